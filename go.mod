@@ -1,0 +1,3 @@
+module github.com/bucketed/sortedset
+
+go 1.24
