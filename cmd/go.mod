@@ -6,4 +6,13 @@ replace github.com/bucketed/sortedset => ../
 
 require github.com/stretchr/testify v1.12.1
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+)
+
+require (
+	github.com/bucketed/sortedset v0.0.0-00010101000000-000000000000
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

@@ -1,0 +1,154 @@
+package guild
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bucketed/sortedset/cmd/internal/replica"
+	"github.com/bucketed/sortedset/cmd/internal/wire"
+	"github.com/stretchr/testify/require"
+)
+
+var testRoles = []Role{{1, "admin", 10, true}, {2, "mod", 5, true}, {3, "vip", 5, true}, {4, "member", 1, false}}
+
+func randMember(rng *rand.Rand, id uint64) Member {
+	names := []string{"alice", "Bob", "bob", "carol", "Dave", "eve", "zed", "Ünï", "a", "b"}
+	var roles []uint64
+	for _, r := range testRoles {
+		if rng.IntN(6) == 0 {
+			roles = append(roles, r.ID)
+		}
+	}
+	return Member{ID: id, Name: names[rng.IntN(len(names))] + fmt.Sprint(rng.IntN(20)), Roles: roles, Status: Status(rng.IntN(4))}
+}
+
+// client is a fake session: a Session plus the replica its frames build.
+type client struct {
+	s      *Session
+	r      *replica.Replica
+	ranges [][2]int
+	seq    int64
+}
+
+func (c *client) pump(t *testing.T) {
+	for _, f := range c.s.Take(nil) {
+		c.seq++
+		msg, err := wire.DecodeServer(AppendMessage(nil, f, c.seq))
+		require.NoError(t, err)
+		require.Equal(t, wire.TypeUpdate, msg.T)
+		require.NoError(t, c.r.Apply(&msg.Update))
+	}
+}
+
+func TestOwnerOpsKeepReplicasExact(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		var members []Member
+		for id := uint64(1); id <= 60; id++ {
+			members = append(members, randMember(rng, id))
+		}
+		l := NewList(7, "g", testRoles, members)
+		o := NewOwner(l, nil)
+		ctx := context.Background()
+		rangeChoices := [][][2]int{{{0, 9}}, {{0, 3}, {5, 8}}, {{10, 20}, {30, 31}, {0, 0}}, {{40, 70}}, {{60, 100}}, {{2, 2}, {3, 9}}, {{0, 299}}}
+		var clients []*client
+		var drops atomic.Int64
+		for i, rc := range rangeChoices {
+			c := &client{s: NewSession(1<<20, nil), r: replica.New(), ranges: rc}
+			if i == 0 {
+				c.s = NewSession(1, &drops) // tiny queue: exercises overflow resync
+			}
+			gen := c.s.Begin()
+			require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, rc) }))
+			clients = append(clients, c)
+		}
+		next := uint64(61)
+		for step := 0; step < 300; step++ {
+			require.NoError(t, o.Do(ctx, func(l *List) {
+				for n := rng.IntN(4) + 1; n > 0; n-- {
+					switch rng.IntN(6) {
+					case 0:
+						_, err := l.Upsert(randMember(rng, next))
+						require.NoError(t, err)
+						next++
+					case 1:
+						l.Remove(uint64(rng.IntN(int(next))))
+					case 2:
+						l.SetStatus(uint64(rng.IntN(int(next))), Status(rng.IntN(4)))
+					case 3:
+						id := uint64(rng.IntN(int(next)))
+						if l.Contains(id) {
+							_, err := l.Upsert(randMember(rng, id))
+							require.NoError(t, err)
+						}
+					case 4:
+						if rng.IntN(30) == 0 {
+							roles := append([]Role(nil), testRoles...)
+							roles[rng.IntN(len(roles))].Position = rng.IntN(20)
+							l.SetGuild("g2", roles)
+						}
+					case 5:
+						if rng.IntN(10) == 0 { // resubscribe a client to new ranges
+							c := clients[1+rng.IntN(len(clients)-1)]
+							c.pump(t)
+							gen := c.s.Begin()
+							c.ranges = rangeChoices[rng.IntN(len(rangeChoices))]
+							o.Subscribe(c.s, gen, c.ranges)
+						}
+					}
+				}
+			}))
+			require.NoError(t, o.Do(ctx, func(l *List) {
+				o.flush(false)
+				for ci, c := range clients {
+					c.pump(t)
+					// A change past every range need not reach the client at
+					// once, so its size may lag; its ranges' slots may not.
+					for _, r := range c.ranges {
+						want := l.Window(r[0], r[1]-r[0]+1)
+						for i := range want {
+							got, ok := c.r.Get(r[0] + i)
+							require.True(t, ok, "seed %d step %d client %d slot %d unknown", seed, step, ci, r[0]+i)
+							require.True(t, want[i].Equal(got), "seed %d step %d client %d slot %d: %v != %v", seed, step, ci, r[0]+i, got, want[i])
+						}
+					}
+				}
+			}))
+		}
+		require.Positive(t, drops.Load(), "the one-frame queue must have overflowed")
+		o.Stop()
+	}
+}
+
+func TestListOrderAndIndices(t *testing.T) {
+	l := NewList(1, "g", testRoles, []Member{
+		{10, "zed", []uint64{1}, Online},
+		{11, "Bob", nil, Online},
+		{12, "alice", nil, Offline},
+		{13, "bob", []uint64{2, 3}, DND},
+		{14, "carl", []uint64{3}, Idle},
+		{9, "bob", []uint64{1}, Offline},
+	})
+	var got []string
+	for _, it := range l.Window(0, 100) {
+		got = append(got, it.String())
+	}
+	// admin(10) > mod(5, id 2) > vip(5, id 3); member 13 has mod and vip: mod wins.
+	require.Equal(t, []string{
+		"[1 1]", `10:"zed"/online[1]`,
+		"[2 1]", `13:"bob"/dnd[2 3]`,
+		"[3 1]", `14:"carl"/idle[3]`,
+		"[online 1]", `11:"Bob"/online[]`,
+		"[offline 2]", `12:"alice"/offline[]`, `9:"bob"/offline[1]`,
+	}, got)
+	require.Equal(t, 11, l.Size())
+	i, ok := l.IndexOf(9)
+	require.True(t, ok)
+	require.Equal(t, 10, i)
+	require.Equal(t, 4, l.OnlineCount())
+	_, err := l.Upsert(Member{ID: 1, Name: "x", Roles: []uint64{99}})
+	require.ErrorIs(t, err, ErrUnknownRole)
+}
