@@ -69,6 +69,9 @@ func TestOwnerOpsKeepReplicasExact(t *testing.T) {
 		for step := 0; step < 300; step++ {
 			require.NoError(t, o.Do(ctx, func(l *List) {
 				for n := rng.IntN(4) + 1; n > 0; n-- {
+					if rng.IntN(3) == 0 {
+						o.flush(false) // several frames before the clients read
+					}
 					switch rng.IntN(6) {
 					case 0:
 						_, err := l.Upsert(randMember(rng, next))
