@@ -1,0 +1,54 @@
+package sortedset
+
+// token identifies the Set that may write a bucket in place. Clone gives the
+// original and the clone fresh tokens, so every bucket they share belongs to
+// neither and is copied by whichever writes it first. It has a size so that
+// each new token has its own address.
+type token struct{ _ byte }
+
+// bucket is a sorted run of at most bucketSize items. For Sets made WithKey,
+// keys[i] is key(items[i]); otherwise keys is nil.
+type bucket[T any] struct {
+	items []T
+	keys  []uint64
+	owner *token
+}
+
+// headroom is the spare capacity a new bucket array gets: enough to take a few
+// inserts without reallocating, small enough to keep memory near len × size.
+func headroom(bucketSize int) int {
+	return max(1, bucketSize/16)
+}
+
+// insertAt inserts v at s[i] and returns the slice. When s is full it moves to
+// a new array a quarter larger, but never larger than limit (the bucket size).
+func insertAt[E any](s []E, i int, v E, limit int) []E {
+	if len(s) == cap(s) {
+		t := make([]E, len(s)+1, min(limit, len(s)+max(4, len(s)/4)))
+		copy(t, s[:i])
+		t[i] = v
+		copy(t[i+1:], s[i:])
+		return t
+	}
+	s = s[:len(s)+1]
+	copy(s[i+1:], s[i:])
+	s[i] = v
+	return s
+}
+
+// cloneWithRoom copies s into a new array with room for extra more elements.
+// It returns nil for a nil s, which keeps keys nil for Sets without a key.
+func cloneWithRoom[E any](s []E, extra int) []E {
+	if s == nil {
+		return nil
+	}
+	return append(make([]E, 0, len(s)+extra), s...)
+}
+
+// concat returns a and b in one new array with room for extra more elements.
+func concat[E any](a, b []E, extra int) []E {
+	if a == nil && b == nil {
+		return nil
+	}
+	return append(append(make([]E, 0, len(a)+len(b)+extra), a...), b...)
+}

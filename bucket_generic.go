@@ -1,0 +1,109 @@
+package sortedset
+
+import (
+	"cmp"
+	"reflect"
+	"unsafe"
+)
+
+// A kernel is one implementation of the lower-bound searches that find a key
+// in a bucket or a bucket among the fences. Each function returns the number
+// of elements of the sorted slice that are less than x (in cmp.Compare order).
+// The generic kernel is the reference: every other kernel must agree with it.
+type kernel struct {
+	name     string
+	int64s   func(s []int64, x int64) int
+	uint64s  func(s []uint64, x uint64) int
+	int32s   func(s []int32, x int32) int
+	uint32s  func(s []uint32, x uint32) int
+	float64s func(s []float64, x float64) int
+}
+
+var genericKernel = kernel{
+	name:     "generic",
+	int64s:   lowerBound[int64],
+	uint64s:  lowerBound[uint64],
+	int32s:   lowerBound[int32],
+	uint32s:  lowerBound[uint32],
+	float64s: lowerBound[float64],
+}
+
+// activeKernel is the kernel new Sets use; architecture files replace it at
+// start-up with the fastest one the CPU runs.
+var activeKernel = genericKernel
+
+// lowerBound returns the number of elements of the sorted s that are less
+// than x. The loop has no data-dependent branch: the compiler turns the
+// conditional add into a CMOV, so the cost is log2(len(s)) loads with no
+// mispredictions.
+func lowerBound[T cmp.Ordered](s []T, x T) int {
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	base := 0
+	for n > 1 {
+		half := n >> 1
+		if cmp.Less(s[base+half-1], x) {
+			base += half
+		}
+		n -= half
+	}
+	if cmp.Less(s[base], x) {
+		base++
+	}
+	return base
+}
+
+// lowerBoundFunc is lowerBound under a comparator. Comparators are opaque
+// calls, so a plain binary search is as good as a branchless one here.
+func lowerBoundFunc[T any](s []T, x T, compare func(a, b T) int) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if compare(s[mid], x) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// orderedSearch returns the lower-bound search for T and the name of the
+// kernel behind it: k's function for the types with a machine order, the
+// generic lowerBound[T] for the rest.
+func orderedSearch[T cmp.Ordered](k kernel) (func(s []T, x T) int, string) {
+	switch reflect.TypeFor[T]().Kind() {
+	case reflect.Int64:
+		return adapt[T](k.int64s), k.name
+	case reflect.Uint64:
+		return adapt[T](k.uint64s), k.name
+	case reflect.Int32:
+		return adapt[T](k.int32s), k.name
+	case reflect.Uint32:
+		return adapt[T](k.uint32s), k.name
+	case reflect.Float64:
+		return adapt[T](k.float64s), k.name
+	case reflect.Int:
+		if unsafe.Sizeof(int(0)) == 8 {
+			return adapt[T](k.int64s), k.name
+		}
+		return adapt[T](k.int32s), k.name
+	case reflect.Uint:
+		if unsafe.Sizeof(uint(0)) == 8 {
+			return adapt[T](k.uint64s), k.name
+		}
+		return adapt[T](k.uint32s), k.name
+	}
+	return lowerBound[T], genericKernel.name
+}
+
+// adapt lets a kernel written for the machine type E search a T whose
+// underlying type has E's size and order (int on amd64 is int64, a named
+// type such as `type ID uint64` is uint64).
+func adapt[T, E any](f func(s []E, x E) int) func(s []T, x T) int {
+	return func(s []T, x T) int {
+		return f(unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(s))), len(s)), *(*E)(unsafe.Pointer(&x)))
+	}
+}

@@ -1,0 +1,58 @@
+package sortedset
+
+import "math/bits"
+
+// fenwick is a binary indexed tree over bucket lengths: it turns "how many
+// items come before bucket b" and "which bucket holds index i" into
+// O(log(number of buckets)) walks instead of a sum over all earlier buckets.
+// The zero value is an empty tree.
+type fenwick []int
+
+// reset sizes the tree for n buckets whose lengths are given by length and
+// builds it in O(n).
+func (f fenwick) reset(n int, length func(b int) int) fenwick {
+	if cap(f) < n {
+		f = make(fenwick, n, n+n/4)
+	}
+	f = f[:n]
+	for b := range f {
+		f[b] = length(b)
+	}
+	for i := 1; i <= n; i++ {
+		if j := i + i&-i; j <= n {
+			f[j-1] += f[i-1]
+		}
+	}
+	return f
+}
+
+// add adds d to the length of bucket b.
+func (f fenwick) add(b, d int) {
+	for i := b + 1; i <= len(f); i += i & -i {
+		f[i-1] += d
+	}
+}
+
+// prefix returns the total length of buckets [0, b).
+func (f fenwick) prefix(b int) int {
+	sum := 0
+	for i := b; i > 0; i -= i & -i {
+		sum += f[i-1]
+	}
+	return sum
+}
+
+// find returns the bucket holding global index k (0 <= k < total) and the
+// position of k inside it.
+func (f fenwick) find(k int) (b, pos int) {
+	if len(f) == 0 {
+		return 0, k
+	}
+	for step := 1 << (bits.Len(uint(len(f))) - 1); step > 0; step >>= 1 {
+		if j := b + step; j <= len(f) && f[j-1] <= k {
+			b = j
+			k -= f[j-1]
+		}
+	}
+	return b, k
+}

@@ -1,0 +1,60 @@
+package sortedset
+
+import (
+	"fmt"
+)
+
+// check verifies every structural invariant of s and returns the first one
+// that does not hold. It is the debug check the tests run after each command:
+// it is what catches a WithKey function that is not monotone.
+func (s *Set[T]) check() error {
+	nb := len(s.buckets)
+	if len(s.fences) != nb || len(s.sizes) != nb {
+		return fmt.Errorf("%d buckets, %d fences, %d sizes", nb, len(s.fences), len(s.sizes))
+	}
+	if s.key != nil && len(s.fkeys) != nb {
+		return fmt.Errorf("%d buckets, %d fence keys", nb, len(s.fkeys))
+	}
+	total := 0
+	var prev T
+	for b, bk := range s.buckets {
+		if len(bk.items) == 0 || len(bk.items) > s.bucketSize {
+			return fmt.Errorf("bucket %d has %d items (bucket size %d)", b, len(bk.items), s.bucketSize)
+		}
+		if got := s.sizes.prefix(b); got != total {
+			return fmt.Errorf("prefix(%d) = %d, want %d", b, got, total)
+		}
+		if s.key != nil && len(bk.keys) != len(bk.items) {
+			return fmt.Errorf("bucket %d: %d keys for %d items", b, len(bk.keys), len(bk.items))
+		}
+		for i, x := range bk.items {
+			if (b > 0 || i > 0) && s.compare(prev, x) >= 0 {
+				return fmt.Errorf("bucket %d item %d: %v is not greater than %v", b, i, x, prev)
+			}
+			if s.key != nil {
+				if k := s.key(x); bk.keys[i] != k {
+					return fmt.Errorf("bucket %d item %d: stored key %d, key() = %d", b, i, bk.keys[i], k)
+				}
+				if (b > 0 || i > 0) && s.key(prev) > s.key(x) {
+					return fmt.Errorf("key is not monotone: key(%v) = %d > key(%v) = %d", prev, s.key(prev), x, s.key(x))
+				}
+			}
+			prev = x
+		}
+		if s.compare(s.fences[b], prev) != 0 {
+			return fmt.Errorf("fence %d is %v, last item %v", b, s.fences[b], prev)
+		}
+		if s.key != nil && s.fkeys[b] != s.key(prev) {
+			return fmt.Errorf("fence key %d is %d, want %d", b, s.fkeys[b], s.key(prev))
+		}
+		total += len(bk.items)
+	}
+	if total != s.n {
+		return fmt.Errorf("buckets hold %d items, Len is %d", total, s.n)
+	}
+	// Merging keeps the bucket count within a small factor of Len/B.
+	if limit := 8*((s.n+s.bucketSize-1)/s.bucketSize) + 1; nb > limit {
+		return fmt.Errorf("%d buckets for %d items of bucket size %d (limit %d)", nb, s.n, s.bucketSize, limit)
+	}
+	return nil
+}

@@ -1,0 +1,721 @@
+// Package sortedset provides Set, an ordered set that reports the index of
+// every insert and removal: the data structure behind a chat member list,
+// where clients hold a window of a sorted list and must be told where rows
+// appear and disappear.
+//
+// A Set keeps its items in buckets of at most BucketSize sorted items, the
+// largest item of every bucket in one contiguous array (the fences), and the
+// bucket lengths in a Fenwick tree. Finding an item is two binary searches
+// (fences, then one bucket); every index is a Fenwick walk. With n items and
+// B items per bucket, lookups and index queries cost O(log n), and writes
+// cost O(log n + B) for moving items inside one bucket, plus an O(n/B)
+// rebuild of the Fenwick tree when a bucket splits or merges, which happens
+// about once every B/4 writes.
+//
+// A Set is not safe for concurrent use when one goroutine writes: like a map,
+// it wants one owner. Concurrent reads with no writer are safe, and a Clone
+// and its original may be used by two goroutines at once.
+package sortedset
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"slices"
+	"unsafe"
+)
+
+// ErrNotSorted is returned by FromSorted and FromSortedFunc when the input is
+// not strictly increasing. Match it with errors.Is.
+var ErrNotSorted = errors.New("sortedset: input is not strictly increasing")
+
+// DefaultBucketSize is the bucket size of Sets made without WithBucketSize.
+// It was chosen by measurement; see the README.
+const DefaultBucketSize = 512
+
+const maxBucketSize = 1 << 16
+
+// An Option configures a Set made by New, NewFunc, From, FromSorted or
+// FromSortedFunc.
+type Option func(*options)
+
+type options struct {
+	bucketSize int
+	capacity   int
+	key        any
+}
+
+// WithBucketSize sets the maximum number of items per bucket: larger buckets
+// make lookups cheaper and writes dearer. The constructors panic when n is
+// outside [2, 65536].
+func WithBucketSize(n int) Option {
+	return func(o *options) { o.bucketSize = n }
+}
+
+// WithCapacity pre-sizes the Set's index arrays for n items. The constructors
+// panic when n is negative.
+func WithCapacity(n int) Option {
+	return func(o *options) { o.capacity = n }
+}
+
+// WithKey stores key(item) beside every item and searches those keys first,
+// with the fastest integer kernel the CPU has; the comparator only breaks ties
+// among items with equal keys. key must be monotone in the Set's order:
+// compare(a, b) < 0 must imply key(a) <= key(b). A key that packs the leading
+// fields of a composite order (a group rank in the high bits, a name prefix
+// below) makes comparator calls rare. A key that is not monotone makes the
+// Set misplace items. The constructors panic when key is nil or its item type
+// is not the Set's.
+func WithKey[T any](key func(T) uint64) Option {
+	return func(o *options) {
+		if key == nil {
+			panic("sortedset: WithKey with a nil key function")
+		}
+		o.key = key
+	}
+}
+
+// Set is an ordered set of distinct items. Make one with New, NewFunc, From,
+// FromSorted or FromSortedFunc; the zero Set is not usable.
+type Set[T any] struct {
+	buckets []bucket[T]
+	fences  []T      // fences[b] is the last item of buckets[b]
+	fkeys   []uint64 // fkeys[b] is key(fences[b]) when keyed
+	sizes   fenwick  // lengths of the buckets
+	n       int
+	owner   *token
+	*config[T]
+}
+
+// config is what a Set and its clones share and never change.
+type config[T any] struct {
+	bucketSize int
+	compare    func(a, b T) int
+	search     func(s []T, x T) int // lower bound; used when key is nil
+	key        func(T) uint64
+	keySearch  func(s []uint64, x uint64) int
+	kernel     string
+}
+
+// New returns an empty Set ordered by cmp.Compare: NaN sorts before every
+// other float and equals NaN, and -0 equals +0.
+func New[T cmp.Ordered](opts ...Option) *Set[T] {
+	search, kernel := orderedSearch[T](activeKernel)
+	return newSet(cmp.Compare[T], search, kernel, opts)
+}
+
+// NewFunc returns an empty Set ordered by compare, which must be a strict
+// weak order returning a negative number, zero or a positive number as a is
+// less than, equal to or greater than b. Items that compare equal are the same
+// item. NewFunc panics when compare is nil.
+func NewFunc[T any](compare func(a, b T) int, opts ...Option) *Set[T] {
+	if compare == nil {
+		panic("sortedset: NewFunc with a nil compare function")
+	}
+	search := func(s []T, x T) int { return lowerBoundFunc(s, x, compare) }
+	return newSet(compare, search, "generic", opts)
+}
+
+func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel string, opts []Option) *Set[T] {
+	o := options{bucketSize: DefaultBucketSize}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.bucketSize < 2 || o.bucketSize > maxBucketSize {
+		panic(fmt.Sprintf("sortedset: bucket size %d is outside [2, %d]", o.bucketSize, maxBucketSize))
+	}
+	if o.capacity < 0 {
+		panic(fmt.Sprintf("sortedset: negative capacity %d", o.capacity))
+	}
+	c := &config[T]{bucketSize: o.bucketSize, compare: compare, search: search, kernel: kernel}
+	if o.key != nil {
+		key, ok := o.key.(func(T) uint64)
+		if !ok {
+			var zero T
+			panic(fmt.Sprintf("sortedset: WithKey function is %T, want func(%T) uint64", o.key, zero))
+		}
+		c.key = key
+		c.keySearch = activeKernel.uint64s
+		c.kernel = activeKernel.name
+	}
+	s := &Set[T]{owner: new(token), config: c}
+	if nb := o.capacity / (o.bucketSize / 2); nb > 0 {
+		s.buckets = make([]bucket[T], 0, nb)
+		s.fences = make([]T, 0, nb)
+		if c.key != nil {
+			s.fkeys = make([]uint64, 0, nb)
+		}
+	}
+	return s
+}
+
+// From returns a Set of items, which may be in any order and hold duplicates
+// (only one of equal items is kept). items is not modified. It costs
+// O(n log n).
+func From[T cmp.Ordered](items []T, opts ...Option) *Set[T] {
+	sorted := slices.Clone(items)
+	slices.SortFunc(sorted, cmp.Compare[T])
+	sorted = slices.CompactFunc(sorted, func(a, b T) bool { return cmp.Compare(a, b) == 0 })
+	s := New[T](opts...)
+	s.load(sorted)
+	return s
+}
+
+// FromSorted returns a Set of items, which must be strictly increasing in
+// cmp.Compare order; otherwise it returns an error matching ErrNotSorted.
+// items is not modified or retained. It costs O(n) and fills buckets to 15/16
+// of the bucket size, so the first insert into a bucket does not split it.
+func FromSorted[T cmp.Ordered](items []T, opts ...Option) (*Set[T], error) {
+	s := New[T](opts...)
+	if err := checkSorted(items, cmp.Compare[T]); err != nil {
+		return nil, err
+	}
+	s.load(items)
+	return s, nil
+}
+
+// FromSortedFunc is FromSorted for a Set ordered by compare (see NewFunc).
+func FromSortedFunc[T any](items []T, compare func(a, b T) int, opts ...Option) (*Set[T], error) {
+	s := NewFunc(compare, opts...)
+	if err := checkSorted(items, compare); err != nil {
+		return nil, err
+	}
+	s.load(items)
+	return s, nil
+}
+
+func checkSorted[T any](items []T, compare func(a, b T) int) error {
+	for i := 1; i < len(items); i++ {
+		if compare(items[i-1], items[i]) >= 0 {
+			return fmt.Errorf("%w: item %d is not greater than item %d", ErrNotSorted, i, i-1)
+		}
+	}
+	return nil
+}
+
+// load fills the empty Set s with the strictly increasing items.
+func (s *Set[T]) load(items []T) {
+	room := headroom(s.bucketSize)
+	fill := max(1, s.bucketSize-room)
+	nb := (len(items) + fill - 1) / fill
+	s.buckets = slices.Grow(s.buckets[:0], nb)
+	s.fences = slices.Grow(s.fences[:0], nb)
+	for len(items) > 0 {
+		m := min(fill, len(items))
+		b := bucket[T]{items: cloneWithRoom(items[:m], s.bucketSize-m), owner: s.owner}
+		if s.key != nil {
+			b.keys = make([]uint64, m, cap(b.items))
+			for i, x := range b.items {
+				b.keys[i] = s.key(x)
+			}
+			s.fkeys = append(s.fkeys, b.keys[m-1])
+		}
+		s.buckets = append(s.buckets, b)
+		s.fences = append(s.fences, items[m-1])
+		items = items[m:]
+		s.n += m
+	}
+	s.reindex()
+}
+
+// reindex rebuilds the Fenwick tree after buckets were added or dropped.
+func (s *Set[T]) reindex() {
+	s.sizes = s.sizes.reset(len(s.buckets), func(b int) int { return len(s.buckets[b].items) })
+}
+
+// Len returns the number of items. It costs O(1).
+func (s *Set[T]) Len() int { return s.n }
+
+// keyOf returns key(x), or 0 when the Set has no key.
+func (s *Set[T]) keyOf(x T) uint64 {
+	if s.key == nil {
+		return 0
+	}
+	return s.key(x)
+}
+
+// lowerBound returns the number of items of items less than x; keys and kx
+// are the keys of items and x when the Set has a key.
+func (s *Set[T]) lowerBound(items []T, keys []uint64, x T, kx uint64) int {
+	if s.key == nil {
+		return s.search(items, x)
+	}
+	lo := s.keySearch(keys, kx)
+	hi := len(keys)
+	if kx != math.MaxUint64 {
+		hi = lo + s.keySearch(keys[lo:], kx+1)
+	}
+	return lo + lowerBoundFunc(items[lo:hi], x, s.compare)
+}
+
+// locate returns the bucket where x is or would be, and x's position in it.
+// When x is greater than every item, b is len(s.buckets).
+func (s *Set[T]) locate(x T, kx uint64) (b, pos int) {
+	b = s.lowerBound(s.fences, s.fkeys, x, kx)
+	if b == len(s.buckets) {
+		return b, 0
+	}
+	bk := &s.buckets[b]
+	return b, s.lowerBound(bk.items, bk.keys, x, kx)
+}
+
+// Add inserts item and returns its index after the call and whether it was
+// added; when an equal item is present, the Set is unchanged and its index is
+// returned with false. It costs O(log n + B), plus an amortized O(n/B²) for
+// splits.
+func (s *Set[T]) Add(item T) (index int, added bool) {
+	kx := s.keyOf(item)
+	if len(s.buckets) == 0 {
+		s.buckets = append(s.buckets, bucket[T]{owner: s.owner})
+		s.fences = append(s.fences, item)
+		if s.key != nil {
+			s.fkeys = append(s.fkeys, kx)
+		}
+		s.reindex()
+		return s.insert(0, 0, item, kx), true
+	}
+	b, pos := s.locate(item, kx)
+	switch {
+	case b == len(s.buckets):
+		b--
+		pos = len(s.buckets[b].items)
+	case s.compare(s.buckets[b].items[pos], item) == 0:
+		return s.sizes.prefix(b) + pos, false
+	case pos == 0 && b > 0 && len(s.buckets[b-1].items) < s.bucketSize:
+		// item falls between two buckets: appending to the left one moves
+		// nothing and keeps ascending runs of inserts from splitting.
+		b--
+		pos = len(s.buckets[b].items)
+	}
+	return s.insert(b, pos, item, kx), true
+}
+
+// insert puts x at position pos of bucket b, splitting the bucket first when
+// it is full, and returns x's index.
+func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
+	if len(s.buckets[b].items) == s.bucketSize {
+		b, pos = s.split(b, pos)
+	}
+	bk := s.own(b)
+	bk.items = insertAt(bk.items, pos, x, s.bucketSize)
+	if s.key != nil {
+		bk.keys = insertAt(bk.keys, pos, kx, s.bucketSize)
+	}
+	if pos == len(bk.items)-1 {
+		s.fences[b] = x
+		if s.key != nil {
+			s.fkeys[b] = kx
+		}
+	}
+	s.sizes.add(b, 1)
+	s.n++
+	return s.sizes.prefix(b) + pos
+}
+
+// split makes room for an insert at position pos of the full bucket b and
+// returns where the insert goes. An insert at either end starts a new empty
+// bucket there, so runs of ascending or descending inserts fill whole buckets
+// instead of leaving a trail of half-full ones; any other splits in half.
+func (s *Set[T]) split(b, pos int) (int, int) {
+	full := s.buckets[b]
+	switch pos {
+	case len(full.items):
+		s.insertBucket(b+1, bucket[T]{owner: s.owner}, full.items[len(full.items)-1], full.keys)
+		return b + 1, 0
+	case 0:
+		s.insertBucket(b, bucket[T]{owner: s.owner}, full.items[0], full.keys)
+		return b, 0
+	}
+	mid := len(full.items) / 2
+	room := headroom(s.bucketSize)
+	left := bucket[T]{items: cloneWithRoom(full.items[:mid], room), owner: s.owner}
+	right := bucket[T]{items: cloneWithRoom(full.items[mid:], room), owner: s.owner}
+	if s.key != nil {
+		left.keys = cloneWithRoom(full.keys[:mid], room)
+		right.keys = cloneWithRoom(full.keys[mid:], room)
+		s.fkeys[b] = left.keys[mid-1]
+	}
+	s.buckets[b] = left
+	s.fences[b] = left.items[mid-1]
+	s.insertBucket(b+1, right, full.items[len(full.items)-1], full.keys)
+	if pos <= mid {
+		return b, pos
+	}
+	return b + 1, pos - mid
+}
+
+// insertBucket inserts bk at bucket index b with the given fence (and the
+// fence's key, the last of keys) and reindexes. An empty bk gets its real
+// fence from the insert that follows.
+func (s *Set[T]) insertBucket(b int, bk bucket[T], fence T, keys []uint64) {
+	s.buckets = slices.Insert(s.buckets, b, bk)
+	s.fences = slices.Insert(s.fences, b, fence)
+	if s.key != nil {
+		s.fkeys = slices.Insert(s.fkeys, b, keys[len(keys)-1])
+	}
+	s.reindex()
+}
+
+// own returns bucket b, copying its arrays first when the Set shares them
+// with a clone.
+func (s *Set[T]) own(b int) *bucket[T] {
+	bk := &s.buckets[b]
+	if bk.owner != s.owner {
+		room := headroom(s.bucketSize)
+		bk.items = cloneWithRoom(bk.items, room)
+		bk.keys = cloneWithRoom(bk.keys, room)
+		bk.owner = s.owner
+	}
+	return bk
+}
+
+// Remove removes item and returns the index it had and true, or (-1, false)
+// when it is absent. It costs O(log n + B), plus an amortized O(n/B²) for
+// merges.
+func (s *Set[T]) Remove(item T) (index int, removed bool) {
+	if len(s.buckets) == 0 {
+		return -1, false
+	}
+	b, pos := s.locate(item, s.keyOf(item))
+	if b == len(s.buckets) || s.compare(s.buckets[b].items[pos], item) != 0 {
+		return -1, false
+	}
+	index = s.sizes.prefix(b) + pos
+	s.delete(b, pos)
+	return index, true
+}
+
+// RemoveAt removes the item at index i and returns it, or returns false when
+// i is out of range. It costs O(log n + B).
+func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
+	if i < 0 || i >= s.n {
+		return item, false
+	}
+	b, pos := s.sizes.find(i)
+	item = s.buckets[b].items[pos]
+	s.delete(b, pos)
+	return item, true
+}
+
+// delete removes the item at position pos of bucket b and restores the bucket
+// invariants: no empty buckets, none below a quarter full while a neighbour
+// can take its items.
+func (s *Set[T]) delete(b, pos int) {
+	bk := s.own(b)
+	bk.items = slices.Delete(bk.items, pos, pos+1)
+	if s.key != nil {
+		bk.keys = slices.Delete(bk.keys, pos, pos+1)
+	}
+	s.sizes.add(b, -1)
+	s.n--
+	switch {
+	case len(bk.items) == 0:
+		s.dropBucket(b)
+	case len(bk.items) < s.bucketSize/4 && len(s.buckets) > 1:
+		s.fences[b] = bk.items[len(bk.items)-1]
+		if s.key != nil {
+			s.fkeys[b] = bk.keys[len(bk.keys)-1]
+		}
+		s.merge(b)
+	case pos == len(bk.items):
+		s.fences[b] = bk.items[pos-1]
+		if s.key != nil {
+			s.fkeys[b] = bk.keys[pos-1]
+		}
+	}
+}
+
+func (s *Set[T]) dropBucket(b int) {
+	s.buckets = slices.Delete(s.buckets, b, b+1)
+	s.fences = slices.Delete(s.fences, b, b+1)
+	if s.key != nil {
+		s.fkeys = slices.Delete(s.fkeys, b, b+1)
+	}
+	s.reindex()
+}
+
+// merge joins the underfull bucket b with its smaller neighbour, or, when the
+// two hold more than three quarters of a bucket, splits their items evenly
+// between them so that neither is underfull and neither is about to split.
+func (s *Set[T]) merge(b int) {
+	l := b - 1
+	if b == 0 || (b+1 < len(s.buckets) && len(s.buckets[b+1].items) < len(s.buckets[b-1].items)) {
+		l = b
+	}
+	left, right := s.buckets[l], s.buckets[l+1]
+	total := len(left.items) + len(right.items)
+	room := headroom(s.bucketSize)
+	items := concat(left.items, right.items, room)
+	keys := concat(left.keys, right.keys, room)
+	if total <= s.bucketSize*3/4 {
+		s.buckets[l] = bucket[T]{items: items, keys: keys, owner: s.owner}
+		s.fences[l] = s.fences[l+1]
+		if s.key != nil {
+			s.fkeys[l] = s.fkeys[l+1]
+		}
+		s.dropBucket(l + 1)
+		return
+	}
+	mid := total / 2
+	s.buckets[l] = bucket[T]{items: cloneWithRoom(items[:mid], room), owner: s.owner}
+	s.buckets[l+1] = bucket[T]{items: cloneWithRoom(items[mid:], room), owner: s.owner}
+	s.fences[l] = items[mid-1]
+	if s.key != nil {
+		s.buckets[l].keys = cloneWithRoom(keys[:mid], room)
+		s.buckets[l+1].keys = cloneWithRoom(keys[mid:], room)
+		s.fkeys[l] = keys[mid-1]
+	}
+	s.sizes.add(l, mid-len(left.items))
+	s.sizes.add(l+1, total-mid-len(right.items))
+}
+
+// Contains reports whether an item equal to item is in the Set. It costs
+// O(log n).
+func (s *Set[T]) Contains(item T) bool {
+	_, found := s.IndexOf(item)
+	return found
+}
+
+// IndexOf returns the index of item and true, or (-1, false) when it is
+// absent. It costs O(log n).
+func (s *Set[T]) IndexOf(item T) (index int, found bool) {
+	if len(s.buckets) == 0 {
+		return -1, false
+	}
+	b, pos := s.locate(item, s.keyOf(item))
+	if b == len(s.buckets) || s.compare(s.buckets[b].items[pos], item) != 0 {
+		return -1, false
+	}
+	return s.sizes.prefix(b) + pos, true
+}
+
+// Rank returns the number of items less than item, whether or not item is
+// present: the index item has or would have. It costs O(log n).
+func (s *Set[T]) Rank(item T) int {
+	if len(s.buckets) == 0 {
+		return 0
+	}
+	b, pos := s.locate(item, s.keyOf(item))
+	if b == len(s.buckets) {
+		return s.n
+	}
+	return s.sizes.prefix(b) + pos
+}
+
+// At returns the item at index i, or false when i < 0 or i >= Len. It costs
+// O(log(n/B)).
+func (s *Set[T]) At(i int) (item T, ok bool) {
+	if i < 0 || i >= s.n {
+		return item, false
+	}
+	b, pos := s.sizes.find(i)
+	return s.buckets[b].items[pos], true
+}
+
+// Slice returns a new slice of the items at indices [start, start+n), cut at
+// Len. It returns an empty slice when start < 0, n <= 0 or start >= Len, and
+// never panics. It costs O(log(n/B) + n).
+func (s *Set[T]) Slice(start, n int) []T {
+	return s.AppendRange(nil, start, n)
+}
+
+// AppendRange appends the items Slice(start, n) would return to dst and
+// returns the extended slice; with a dst of enough capacity it does not
+// allocate.
+func (s *Set[T]) AppendRange(dst []T, start, n int) []T {
+	if start < 0 || n <= 0 || start >= s.n {
+		return dst
+	}
+	n = min(n, s.n-start)
+	dst = slices.Grow(dst, n)
+	b, pos := s.sizes.find(start)
+	for ; n > 0; b, pos = b+1, 0 {
+		items := s.buckets[b].items[pos:]
+		items = items[:min(n, len(items))]
+		dst = append(dst, items...)
+		n -= len(items)
+	}
+	return dst
+}
+
+// ToSlice returns all items in order in a new slice. It costs O(n).
+func (s *Set[T]) ToSlice() []T {
+	return s.AppendRange(make([]T, 0, s.n), 0, s.n)
+}
+
+// Min returns the smallest item, or false when the Set is empty. It costs
+// O(1).
+func (s *Set[T]) Min() (T, bool) {
+	if s.n == 0 {
+		var zero T
+		return zero, false
+	}
+	return s.buckets[0].items[0], true
+}
+
+// Max returns the largest item, or false when the Set is empty. It costs
+// O(1).
+func (s *Set[T]) Max() (T, bool) {
+	if s.n == 0 {
+		var zero T
+		return zero, false
+	}
+	return s.fences[len(s.fences)-1], true
+}
+
+// All returns an iterator over (index, item) pairs in ascending order. The
+// Set must not be modified during the iteration; if it is, the iteration
+// stops or goes on with some items seen twice or missed, but does not panic.
+// A full iteration costs O(n).
+func (s *Set[T]) All() iter.Seq2[int, T] {
+	return s.ascendFrom(0, 0)
+}
+
+// Values returns an iterator over the items in ascending order, with the same
+// rules as All.
+func (s *Set[T]) Values() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for b := 0; b < len(s.buckets); b++ {
+			for _, x := range s.buckets[b].items {
+				if !yield(x) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Ascend returns an iterator over the items >= from in ascending order, with
+// their indices, under the same rules as All. Starting costs O(log n).
+func (s *Set[T]) Ascend(from T) iter.Seq2[int, T] {
+	if len(s.buckets) == 0 {
+		return s.ascendFrom(0, 0)
+	}
+	b, pos := s.locate(from, s.keyOf(from))
+	return s.ascendFrom(b, pos)
+}
+
+func (s *Set[T]) ascendFrom(b, pos int) iter.Seq2[int, T] {
+	return func(yield func(int, T) bool) {
+		i := 0
+		if b < len(s.buckets) {
+			i = s.sizes.prefix(b) + pos
+		}
+		for ; b < len(s.buckets); b, pos = b+1, 0 {
+			items := s.buckets[b].items
+			for ; pos < len(items); pos++ {
+				if !yield(i, items[pos]) {
+					return
+				}
+				i++
+			}
+		}
+	}
+}
+
+// Backward returns an iterator over (index, item) pairs in descending order,
+// under the same rules as All.
+func (s *Set[T]) Backward() iter.Seq2[int, T] {
+	return s.descendFrom(len(s.buckets)-1, math.MaxInt)
+}
+
+// Descend returns an iterator over the items <= from in descending order,
+// with their indices, under the same rules as All. Starting costs O(log n).
+func (s *Set[T]) Descend(from T) iter.Seq2[int, T] {
+	if len(s.buckets) == 0 {
+		return s.descendFrom(-1, 0)
+	}
+	b, pos := s.locate(from, s.keyOf(from))
+	if b < len(s.buckets) && s.compare(s.buckets[b].items[pos], from) == 0 {
+		return s.descendFrom(b, pos)
+	}
+	if pos == 0 {
+		return s.descendFrom(b-1, math.MaxInt)
+	}
+	return s.descendFrom(b, pos-1)
+}
+
+// descendFrom iterates downwards from position pos of bucket b; a pos past
+// the bucket's end means its last item.
+func (s *Set[T]) descendFrom(b, pos int) iter.Seq2[int, T] {
+	return func(yield func(int, T) bool) {
+		if b < 0 || b >= len(s.buckets) {
+			return
+		}
+		pos = min(pos, len(s.buckets[b].items)-1)
+		i := s.sizes.prefix(b) + pos
+		for ; b >= 0; b = b - 1 {
+			items := s.buckets[b].items
+			if pos >= len(items) {
+				pos = len(items) - 1
+			}
+			for ; pos >= 0; pos-- {
+				if !yield(i, items[pos]) {
+					return
+				}
+				i--
+			}
+			if b > 0 {
+				pos = math.MaxInt
+			}
+		}
+	}
+}
+
+// Clone returns a copy of the Set that shares its buckets copy-on-write: it
+// costs O(n/B), and each shared bucket is copied by whichever Set writes it
+// first. Clone counts as a write to s; afterwards s and the clone are
+// independent and may be used by different goroutines.
+func (s *Set[T]) Clone() *Set[T] {
+	c := &Set[T]{
+		buckets: slices.Clone(s.buckets),
+		fences:  slices.Clone(s.fences),
+		fkeys:   slices.Clone(s.fkeys),
+		sizes:   slices.Clone(s.sizes),
+		n:       s.n,
+		owner:   new(token),
+		config:  s.config,
+	}
+	s.owner = new(token)
+	return c
+}
+
+// Clear removes all items, keeping the Set's options. It costs O(n/B).
+func (s *Set[T]) Clear() {
+	clear(s.buckets)
+	clear(s.fences)
+	s.buckets, s.fences, s.fkeys = s.buckets[:0], s.fences[:0], s.fkeys[:0]
+	s.sizes = s.sizes[:0]
+	s.n = 0
+	s.owner = new(token)
+}
+
+// Stats describes a Set's layout.
+type Stats struct {
+	Len        int    // number of items
+	Buckets    int    // number of buckets
+	BucketSize int    // maximum items per bucket
+	MinFill    int    // length of the shortest bucket (0 when empty)
+	MaxFill    int    // length of the longest bucket
+	Kernel     string // search path in use: "generic", "avx2" or "avx512"
+	Bytes      int    // bytes held by item, key and index arrays, at capacity
+}
+
+// Stats returns the Set's layout. It costs O(n/B).
+func (s *Set[T]) Stats() Stats {
+	var zero T
+	st := Stats{Len: s.n, Buckets: len(s.buckets), BucketSize: s.bucketSize, Kernel: s.kernel}
+	itemSize, wordSize := int(unsafe.Sizeof(zero)), int(unsafe.Sizeof(uint64(0)))
+	for i, b := range s.buckets {
+		if i == 0 || len(b.items) < st.MinFill {
+			st.MinFill = len(b.items)
+		}
+		st.MaxFill = max(st.MaxFill, len(b.items))
+		st.Bytes += cap(b.items)*itemSize + cap(b.keys)*wordSize
+	}
+	st.Bytes += cap(s.buckets)*int(unsafe.Sizeof(bucket[T]{})) + cap(s.fences)*itemSize +
+		cap(s.fkeys)*wordSize + cap(s.sizes)*int(unsafe.Sizeof(0))
+	return st
+}
