@@ -244,6 +244,15 @@ func (l *List) Groups() []wire.Group {
 	return gs
 }
 
+// Get returns member id.
+func (l *List) Get(id uint64) (Member, bool) {
+	m, ok := l.members[id]
+	if !ok {
+		return Member{}, false
+	}
+	return Member{id, m.name, m.roles, m.status}, true
+}
+
 // Contains reports whether id is a member.
 func (l *List) Contains(id uint64) bool { _, ok := l.members[id]; return ok }
 

@@ -1,0 +1,636 @@
+// Package server is guildd's HTTP API and WebSocket gateway over the guild
+// owners and the store. See cmd/guildd for the routes.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bucketed/sortedset/cmd/internal/guild"
+	"github.com/bucketed/sortedset/cmd/internal/store"
+	"github.com/bucketed/sortedset/cmd/internal/wire"
+)
+
+// Limits of the HTTP API.
+const (
+	MaxBody      = 1 << 20 // request body bytes; more is a 413
+	MaxNameLen   = 100     // bytes of a guild, role or member name
+	MaxRoles     = 250     // roles of a guild, and of a member
+	MaxPresences = 10000   // entries of a presences batch; more is a 413
+	MaxListCount = 1000
+)
+
+// Config tunes a Server; zero fields take the defaults.
+type Config struct {
+	MaxSessions int          // concurrent gateway sessions; more get 429 (default 20,000)
+	MaxMembers  int          // members per guild; joining a full guild is a 409 (default 10,000,000)
+	QueueLen    int          // frames a session may have queued before it is resynchronised (default 256)
+	Index       http.Handler // served at GET / (default: a line of text)
+}
+
+// Server holds the guilds. Make one with New, serve Handler, end with Close.
+type Server struct {
+	cfg     Config
+	store   *store.Store
+	metrics guild.Metrics
+
+	mu     sync.RWMutex // guards guilds (the registry only; each guild has its owner)
+	guilds map[uint64]*guild.Owner
+
+	sessions  atomic.Int64
+	sessWG    sync.WaitGroup
+	ctx       context.Context // cancelled by Close: sessions end
+	cancel    context.CancelFunc
+	hist      map[string]*histogram
+	handler   http.Handler
+	closeOnce sync.Once
+}
+
+// New loads every guild from st and bulk-builds its list.
+func New(st *store.Store, cfg Config) (*Server, error) {
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 20000
+	}
+	if cfg.MaxMembers <= 0 {
+		cfg.MaxMembers = 10_000_000
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 256
+	}
+	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	err := st.Load(func(g *store.Guild) error {
+		l := guild.NewList(g.ID, g.Name, g.Roles, g.Members)
+		s.guilds[g.ID] = guild.NewOwner(l, &s.metrics)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler is the HTTP handler of every route.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close ends every session (close code 1001), stops the owners and commits
+// what the store has queued. It does not close the store.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.sessWG.Wait()
+		s.mu.Lock()
+		for _, o := range s.guilds {
+			o.Stop()
+		}
+		s.mu.Unlock()
+	})
+}
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	h := func(pattern string, methods map[string]http.HandlerFunc) {
+		hs := s.timed(pattern)
+		allow := ""
+		for m := range methods {
+			if allow != "" {
+				allow += ", "
+			}
+			allow += m
+		}
+		mux.Handle(pattern, hs(func(w http.ResponseWriter, r *http.Request) {
+			fn, ok := methods[r.Method]
+			if !ok && r.Method == http.MethodHead {
+				fn, ok = methods[http.MethodGet]
+			}
+			if !ok {
+				w.Header().Set("Allow", allow)
+				writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+allow)
+				return
+			}
+			fn(w, r)
+		}))
+	}
+	h("/healthz", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+	}})
+	h("/metrics", map[string]http.HandlerFunc{"GET": s.serveMetrics})
+	h("/guilds", map[string]http.HandlerFunc{"GET": s.listGuilds})
+	h("/guilds/{guild}", map[string]http.HandlerFunc{"GET": s.getGuild, "PUT": s.putGuild})
+	h("/guilds/{guild}/members/{user}", map[string]http.HandlerFunc{"GET": s.getMember, "PUT": s.putMember, "DELETE": s.deleteMember})
+	h("/guilds/{guild}/presences", map[string]http.HandlerFunc{"POST": s.postPresences})
+	h("/guilds/{guild}/list", map[string]http.HandlerFunc{"GET": s.getList})
+	h("/gateway", map[string]http.HandlerFunc{"GET": s.gateway})
+	mux.HandleFunc("/guilds/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such route")
+	})
+	index := s.cfg.Index
+	if index == nil {
+		index = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/" {
+				writeError(w, http.StatusNotFound, "no such route")
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, "guildd: see /guilds, /guilds/{id}/list and /gateway\n")
+		})
+	}
+	mux.Handle("/", index)
+	s.handler = mux
+}
+
+// errorBody is every error response: {"error": "..."}.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{msg})
+}
+
+// httpError carries a status to the handler's single error exit.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &httpError{code, fmt.Sprintf(format, args...)}
+}
+
+// reply writes err as its status, or v as 200.
+func reply(w http.ResponseWriter, v any, err error) {
+	var he *httpError
+	switch {
+	case err == nil:
+		writeJSON(w, 200, v)
+	case errors.As(err, &he):
+		writeError(w, he.code, he.msg)
+	case errors.Is(err, guild.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "guild is busy, retry later")
+	default:
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	}
+}
+
+// decodeBody reads one JSON value of at most MaxBody bytes into v.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", MaxBody)
+		}
+		return fail(http.StatusBadRequest, "bad JSON body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", MaxBody)
+		}
+		return fail(http.StatusBadRequest, "bad JSON body: more than one value")
+	}
+	return nil
+}
+
+func checkName(what, s string) error {
+	if s == "" || len(s) > MaxNameLen || !utf8.ValidString(s) {
+		return fail(http.StatusBadRequest, "%s must be 1 to %d bytes of UTF-8", what, MaxNameLen)
+	}
+	return nil
+}
+
+func pathID(r *http.Request, name string) (uint64, error) {
+	id, err := wire.ParseID(r.PathValue(name))
+	if err != nil {
+		return 0, fail(http.StatusBadRequest, "%s id: %v", name, err)
+	}
+	return id, nil
+}
+
+func (s *Server) owner(id uint64) *guild.Owner {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.guilds[id]
+}
+
+// guildOf parses {guild} and finds its owner (404 if none).
+func (s *Server) guildOf(r *http.Request) (uint64, *guild.Owner, error) {
+	id, err := pathID(r, "guild")
+	if err != nil {
+		return 0, nil, err
+	}
+	o := s.owner(id)
+	if o == nil {
+		return id, nil, fail(http.StatusNotFound, "unknown guild %d", id)
+	}
+	return id, o, nil
+}
+
+// wait waits for a store commit.
+func wait(ctx context.Context, done <-chan error) error {
+	if done == nil {
+		return nil
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("not stored: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// --- guilds ---
+
+type roleJSON struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Position int    `json:"position"`
+	Hoist    bool   `json:"hoist"`
+}
+
+type guildJSON struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	MemberCount int          `json:"member_count"`
+	OnlineCount int          `json:"online_count"`
+	Size        int          `json:"size"`
+	Groups      []wire.Group `json:"groups"`
+	Roles       []roleJSON   `json:"roles"`
+}
+
+func describe(l *guild.List) guildJSON {
+	g := guildJSON{ID: wire.FormatID(l.ID), Name: l.Name, MemberCount: l.MemberCount(), OnlineCount: l.OnlineCount(),
+		Size: l.Size(), Groups: l.Groups(), Roles: []roleJSON{}}
+	for _, r := range l.Roles {
+		g.Roles = append(g.Roles, roleJSON{wire.FormatID(r.ID), r.Name, r.Position, r.Hoist})
+	}
+	return g
+}
+
+func (s *Server) getGuild(w http.ResponseWriter, r *http.Request) {
+	_, o, err := s.guildOf(r)
+	var g guildJSON
+	if err == nil {
+		err = o.Do(r.Context(), func(l *guild.List) { g = describe(l) })
+	}
+	reply(w, g, err)
+}
+
+type guildSummary struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	MemberCount int    `json:"member_count"`
+}
+
+func (s *Server) owners() []*guild.Owner {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	os := make([]*guild.Owner, 0, len(s.guilds))
+	for _, o := range s.guilds {
+		os = append(os, o)
+	}
+	return os
+}
+
+func (s *Server) listGuilds(w http.ResponseWriter, r *http.Request) {
+	out := []guildSummary{}
+	for _, o := range s.owners() {
+		var g guildSummary
+		var id uint64
+		if err := o.Do(r.Context(), func(l *guild.List) {
+			id, g = l.ID, guildSummary{wire.FormatID(l.ID), l.Name, l.MemberCount()}
+		}); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		_ = id
+		out = append(out, g)
+	}
+	sortSummaries(out)
+	writeJSON(w, 200, map[string]any{"guilds": out})
+}
+
+func parseRoles(in []roleJSON) ([]guild.Role, error) {
+	if len(in) > MaxRoles {
+		return nil, fail(http.StatusBadRequest, "at most %d roles", MaxRoles)
+	}
+	roles := make([]guild.Role, 0, len(in))
+	seen := map[uint64]bool{}
+	for _, r := range in {
+		id, err := wire.ParseID(r.ID)
+		if err != nil {
+			return nil, fail(http.StatusBadRequest, "role id %q: %v", r.ID, err)
+		}
+		if seen[id] {
+			return nil, fail(http.StatusBadRequest, "duplicate role id %d", id)
+		}
+		seen[id] = true
+		if err := checkName("role name", r.Name); err != nil {
+			return nil, err
+		}
+		roles = append(roles, guild.Role{ID: id, Name: r.Name, Position: r.Position, Hoist: r.Hoist})
+	}
+	return roles, nil
+}
+
+func (s *Server) putGuild(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name  *string    `json:"name"`
+		Roles []roleJSON `json:"roles"`
+	}
+	id, err := pathID(r, "guild")
+	if err == nil {
+		err = decodeBody(w, r, &body)
+	}
+	if err == nil && body.Name == nil {
+		err = fail(http.StatusBadRequest, "name is required")
+	}
+	if err == nil {
+		err = checkName("name", *body.Name)
+	}
+	var roles []guild.Role
+	if err == nil {
+		roles, err = parseRoles(body.Roles)
+	}
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	var g guildJSON
+	var done <-chan error
+	s.mu.Lock()
+	o := s.guilds[id]
+	if o == nil {
+		// Queue the guild record while holding the registry lock: no member
+		// write can be queued for this guild before it.
+		done = s.store.PutGuild(id, *body.Name, roles)
+		l := guild.NewList(id, *body.Name, roles, nil)
+		o = guild.NewOwner(l, &s.metrics)
+		s.guilds[id] = o
+		s.mu.Unlock()
+		err = o.Do(r.Context(), func(l *guild.List) { g = describe(l) })
+	} else {
+		s.mu.Unlock()
+		err = o.Do(r.Context(), func(l *guild.List) {
+			l.SetGuild(*body.Name, roles)
+			done = s.store.PutGuild(id, *body.Name, roles)
+			g = describe(l)
+		})
+	}
+	if err == nil {
+		err = wait(r.Context(), done)
+	}
+	reply(w, g, err)
+}
+
+// --- members ---
+
+type memberBody struct {
+	Name   *string  `json:"name"`
+	Roles  []string `json:"roles"`
+	Status *string  `json:"status"`
+}
+
+func parseRoleIDs(in []string) ([]uint64, error) {
+	if len(in) > MaxRoles {
+		return nil, fail(http.StatusBadRequest, "at most %d roles", MaxRoles)
+	}
+	out := make([]uint64, 0, len(in))
+	for _, s := range in {
+		id, err := wire.ParseID(s)
+		if err != nil {
+			return nil, fail(http.StatusBadRequest, "role id %q: %v", s, err)
+		}
+		for _, x := range out {
+			if x == id {
+				return nil, fail(http.StatusBadRequest, "duplicate role id %d", id)
+			}
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func parseStatus(s string) (guild.Status, error) {
+	st, ok := guild.ParseStatus(s)
+	if !ok {
+		return 0, fail(http.StatusBadRequest, "status must be online, idle, dnd or offline, not %q", s)
+	}
+	return st, nil
+}
+
+type indexJSON struct {
+	Index int `json:"index"`
+}
+
+// putMember joins or updates; the reply waits for the commit.
+func (s *Server) putMember(w http.ResponseWriter, r *http.Request) {
+	var body memberBody
+	gid, o, err := s.guildOf(r)
+	var uid uint64
+	if err == nil {
+		uid, err = pathID(r, "user")
+	}
+	if err == nil {
+		err = decodeBody(w, r, &body)
+	}
+	if err == nil && body.Name == nil {
+		err = fail(http.StatusBadRequest, "name is required")
+	}
+	if err == nil {
+		err = checkName("name", *body.Name)
+	}
+	var roles []uint64
+	if err == nil {
+		roles, err = parseRoleIDs(body.Roles)
+	}
+	st, keep := guild.Offline, body.Status == nil
+	if err == nil && !keep {
+		st, err = parseStatus(*body.Status)
+	}
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	var idx int
+	var done <-chan error
+	err = o.Do(r.Context(), func(l *guild.List) {
+		old, had := l.Get(uid)
+		if !had && l.MemberCount() >= s.cfg.MaxMembers {
+			err = fail(http.StatusConflict, "guild is full (%d members)", s.cfg.MaxMembers)
+			return
+		}
+		if keep && had {
+			st = old.Status // presence is not the PUT's business unless given
+		}
+		m := guild.Member{ID: uid, Name: *body.Name, Roles: roles, Status: st}
+		if idx, err = l.Upsert(m); err != nil {
+			err = fail(http.StatusBadRequest, "%v", err)
+			return
+		}
+		done = s.store.PutMember(gid, m)
+	})
+	if err == nil {
+		err = wait(r.Context(), done)
+	}
+	reply(w, indexJSON{idx}, err)
+}
+
+func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
+	gid, o, err := s.guildOf(r)
+	var uid uint64
+	if err == nil {
+		uid, err = pathID(r, "user")
+	}
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	var idx int
+	var done <-chan error
+	err = o.Do(r.Context(), func(l *guild.List) {
+		var ok bool
+		if idx, ok = l.Remove(uid); !ok {
+			err = fail(http.StatusNotFound, "unknown member %d", uid)
+			return
+		}
+		done = s.store.DeleteMember(gid, uid)
+	})
+	if err == nil {
+		err = wait(r.Context(), done)
+	}
+	reply(w, indexJSON{idx}, err)
+}
+
+type memberJSON struct {
+	wire.Member
+	Index int `json:"index"`
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
+	_, o, err := s.guildOf(r)
+	var uid uint64
+	if err == nil {
+		uid, err = pathID(r, "user")
+	}
+	var out memberJSON
+	if err == nil {
+		err = o.Do(r.Context(), func(l *guild.List) {
+			i, ok := l.IndexOf(uid)
+			if !ok {
+				err = fail(http.StatusNotFound, "unknown member %d", uid)
+				return
+			}
+			out = memberJSON{*l.ItemAt(i).Member, i}
+		})
+	}
+	reply(w, out, err)
+}
+
+func (s *Server) postPresences(w http.ResponseWriter, r *http.Request) {
+	var body []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	_, o, err := s.guildOf(r)
+	if err == nil {
+		err = decodeBody(w, r, &body)
+	}
+	if err == nil && len(body) > MaxPresences {
+		err = fail(http.StatusRequestEntityTooLarge, "at most %d presences per batch", MaxPresences)
+	}
+	type change struct {
+		id uint64
+		st guild.Status
+	}
+	changes := make([]change, 0, len(body))
+	for _, p := range body {
+		if err != nil {
+			break
+		}
+		var c change
+		if c.id, err = wire.ParseID(p.ID); err != nil {
+			err = fail(http.StatusBadRequest, "member id %q: %v", p.ID, err)
+			break
+		}
+		c.st, err = parseStatus(p.Status)
+		changes = append(changes, c)
+	}
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	var res struct {
+		Updated int `json:"updated"`
+		Unknown int `json:"unknown"` // ids that are not members (they may have just left)
+	}
+	err = o.Do(r.Context(), func(l *guild.List) {
+		for _, c := range changes {
+			if l.SetStatus(c.id, c.st) {
+				res.Updated++
+			} else {
+				res.Unknown++
+			}
+		}
+	})
+	reply(w, res, err)
+}
+
+func (s *Server) getList(w http.ResponseWriter, r *http.Request) {
+	_, o, err := s.guildOf(r)
+	q := r.URL.Query()
+	start, e1 := strconv.Atoi(q.Get("start"))
+	count, e2 := strconv.Atoi(q.Get("count"))
+	if err == nil && (e1 != nil || e2 != nil || start < 0 || count < 1 || count > MaxListCount) {
+		err = fail(http.StatusBadRequest, "start must be an integer >= 0 and count an integer from 1 to %d", MaxListCount)
+	}
+	var out struct {
+		Size  int         `json:"size"`
+		Start int         `json:"start"`
+		Items []wire.Item `json:"items"`
+	}
+	if err == nil {
+		err = o.Do(r.Context(), func(l *guild.List) {
+			out.Size, out.Start, out.Items = l.Size(), start, l.Window(start, count)
+		})
+	}
+	reply(w, out, err)
+}
+
+// timed wraps a route's handler with its latency histogram.
+func (s *Server) timed(route string) func(http.HandlerFunc) http.Handler {
+	h := newHistogram()
+	s.hist[route] = h
+	return func(fn http.HandlerFunc) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t := time.Now()
+			fn(w, r)
+			if route != "/gateway" { // a gateway request lasts as long as its session
+				h.observe(time.Since(t))
+			}
+		})
+	}
+}
