@@ -192,22 +192,22 @@ func reply(w http.ResponseWriter, v any, err error) {
 	}
 }
 
-// decodeBody reads one JSON value of at most MaxBody bytes into v.
+// decodeBody reads one JSON value of at most MaxBody bytes into v. The body
+// must be valid UTF-8: encoding/json would quietly turn bad bytes into U+FFFD.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", MaxBody)
 		}
-		return fail(http.StatusBadRequest, "bad JSON body: %v", err)
+		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", MaxBody)
-		}
-		return fail(http.StatusBadRequest, "bad JSON body: more than one value")
+	if !utf8.Valid(data) {
+		return fail(http.StatusBadRequest, "body is not UTF-8")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fail(http.StatusBadRequest, "bad JSON body: %v", err)
 	}
 	return nil
 }
