@@ -1,0 +1,509 @@
+package benchmarks
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/bucketed/sortedset"
+	gbtree "github.com/google/btree"
+	tbtree "github.com/tidwall/btree"
+)
+
+// The same workloads as the root package's bench_test.go, run on four
+// containers of int64:
+//
+//	impl=sortedset  the library (sortedset.FromSorted[int64])
+//	impl=slice      a sorted []int64: slices.BinarySearch + slices.Insert/Delete
+//	impl=tidwall    github.com/tidwall/btree BTreeG[int64], NoLocks, default degree
+//	impl=google     github.com/google/btree BTreeG[int64], degree 32
+//
+// The peers lack some of the library's operations; where they do, the
+// benchmark measures the closest equivalent or is left out:
+//
+//   - IndexOf: neither btree can return an item's index (tidwall/btree keeps
+//     subtree counts for GetAt but has no rank method). impl=tidwall and
+//     impl=google measure Get, a lookup without the index: a lower bound on
+//     what a rank would cost there.
+//   - At and Slice: tidwall uses GetAt (and, for Slice, GetAt then an iterator
+//     Seek + Next). google/btree has no positional access at all (At would be
+//     an O(n) Ascend count), so it is left out of At and Slice.
+//   - FromSorted: tidwall uses Load (its append fast path for sorted input);
+//     google/btree has no bulk load, so it inserts the items in order.
+//
+// Each workload loop calls the concrete type's methods directly (no interface)
+// so that no implementation pays for a dynamic call the others do not.
+
+const googleDegree = 32
+
+func benchSizes() []int {
+	sizes := []int{1_000, 10_000, 100_000, 1_000_000}
+	if os.Getenv("SORTEDSET_BENCH_10M") != "" {
+		sizes = append(sizes, 10_000_000)
+	}
+	return sizes
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("n=%dM", n/1_000_000)
+	case n >= 1_000:
+		return fmt.Sprintf("n=%dk", n/1_000)
+	}
+	return fmt.Sprintf("n=%d", n)
+}
+
+var itemCache = struct {
+	sync.Mutex
+	m map[int][]int64
+}{m: map[int][]int64{}}
+
+// randomItems returns n distinct random int64s in increasing order; the same
+// n always gives the same items.
+func randomItems(n int) []int64 {
+	itemCache.Lock()
+	defer itemCache.Unlock()
+	if items, ok := itemCache.m[n]; ok {
+		return items
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 1))
+	seen := make(map[int64]struct{}, n)
+	items := make([]int64, 0, n)
+	for len(items) < n {
+		x := rng.Int64()
+		if _, dup := seen[x]; !dup {
+			seen[x] = struct{}{}
+			items = append(items, x)
+		}
+	}
+	slices.Sort(items)
+	itemCache.m[n] = items
+	return items
+}
+
+// Constructors: each returns a container holding items (sorted, distinct).
+
+func newSortedset(tb testing.TB, items []int64) *sortedset.Set[int64] {
+	s, err := sortedset.FromSorted(items)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func newTidwall(items []int64) *tbtree.BTreeG[int64] {
+	t := tbtree.NewBTreeGOptions(func(a, b int64) bool { return a < b }, tbtree.Options{NoLocks: true})
+	for _, x := range items {
+		t.Load(x)
+	}
+	return t
+}
+
+func newGoogle(items []int64) *gbtree.BTreeG[int64] {
+	t := gbtree.NewOrderedG[int64](googleDegree)
+	for _, x := range items {
+		t.ReplaceOrInsert(x)
+	}
+	return t
+}
+
+// sortedSlice is the baseline a Go user writes first.
+type sortedSlice []int64
+
+func (s *sortedSlice) add(x int64) {
+	if i, found := slices.BinarySearch(*s, x); !found {
+		*s = slices.Insert(*s, i, x)
+	}
+}
+
+func (s *sortedSlice) remove(x int64) {
+	if i, found := slices.BinarySearch(*s, x); found {
+		*s = slices.Delete(*s, i, i+1)
+	}
+}
+
+// churner yields the churn workload: remove a random present item, add a
+// fresh random one.
+type churner struct {
+	rng     *rand.Rand
+	present []int64
+}
+
+func newChurner(items []int64) *churner {
+	return &churner{rng: rand.New(rand.NewPCG(7, 7)), present: slices.Clone(items)}
+}
+
+func (c *churner) next() (old, fresh int64) {
+	j := c.rng.IntN(len(c.present))
+	old, fresh = c.present[j], c.rng.Int64()
+	c.present[j] = fresh
+	return old, fresh
+}
+
+// randomInts returns 4096 random ints below n, from the given seed.
+func randomInts(n int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	r := make([]int, 4096)
+	for i := range r {
+		r[i] = rng.IntN(n)
+	}
+	return r
+}
+
+// probes returns random present items to look up.
+func probes(items []int64) []int64 {
+	p := make([]int64, 0, 4096)
+	for _, i := range randomInts(len(items), 3) {
+		p = append(p, items[i])
+	}
+	return p
+}
+
+func BenchmarkChurn(b *testing.B) {
+	for _, n := range benchSizes() {
+		items := randomItems(n)
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			s, c := newSortedset(b, items), newChurner(items)
+			b.ReportAllocs()
+			for b.Loop() {
+				old, fresh := c.next()
+				s.Remove(old)
+				s.Add(fresh)
+			}
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			s, c := sortedSlice(slices.Clone(items)), newChurner(items)
+			b.ReportAllocs()
+			for b.Loop() {
+				old, fresh := c.next()
+				s.remove(old)
+				s.add(fresh)
+			}
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			t, c := newTidwall(items), newChurner(items)
+			b.ReportAllocs()
+			for b.Loop() {
+				old, fresh := c.next()
+				t.Delete(old)
+				t.Set(fresh)
+			}
+		})
+		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+			t, c := newGoogle(items), newChurner(items)
+			b.ReportAllocs()
+			for b.Loop() {
+				old, fresh := c.next()
+				t.Delete(old)
+				t.ReplaceOrInsert(fresh)
+			}
+		})
+	}
+}
+
+// BenchmarkAdd1000 is the reference's add benchmark: 1000 inserts at the
+// head, in the middle or at the tail of a set of n items spaced 1024 apart,
+// removed again (untimed) after each round.
+func BenchmarkAdd1000(b *testing.B) {
+	for _, n := range []int{5_000, 50_000, 500_000, 1_000_000} {
+		base := make([]int64, n)
+		for i := range base {
+			base[i] = int64(i) * 1024
+		}
+		for _, where := range []string{"head", "middle", "tail"} {
+			first := map[string]int64{"head": -1000, "middle": base[n/2] + 1, "tail": base[n-1] + 1}[where]
+			name := sizeName(n) + "/at=" + where
+			// round runs add(x) for the 1000 new items, then, untimed, del(x).
+			round := func(b *testing.B, add, del func(int64)) {
+				for b.Loop() {
+					for x := first; x < first+1000; x++ {
+						add(x)
+					}
+					b.StopTimer()
+					for x := first; x < first+1000; x++ {
+						del(x)
+					}
+					b.StartTimer()
+				}
+			}
+			// The per-item closure call costs about a nanosecond against
+			// inserts of tens to hundreds; all four pay it.
+			b.Run(name+"/impl=sortedset", func(b *testing.B) {
+				s := newSortedset(b, base)
+				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) })
+			})
+			b.Run(name+"/impl=slice", func(b *testing.B) {
+				s := sortedSlice(slices.Clone(base))
+				round(b, s.add, s.remove)
+			})
+			b.Run(name+"/impl=tidwall", func(b *testing.B) {
+				t := newTidwall(base)
+				round(b, func(x int64) { t.Set(x) }, func(x int64) { t.Delete(x) })
+			})
+			b.Run(name+"/impl=google", func(b *testing.B) {
+				t := newGoogle(base)
+				round(b, func(x int64) { t.ReplaceOrInsert(x) }, func(x int64) { t.Delete(x) })
+			})
+		}
+	}
+}
+
+// BenchmarkIndexOf looks up random present items. The btrees cannot return
+// an index; they run Get (see the note at the top of the file).
+func BenchmarkIndexOf(b *testing.B) {
+	for _, n := range benchSizes() {
+		items := randomItems(n)
+		p := probes(items)
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			s, i := newSortedset(b, items), 0
+			for b.Loop() {
+				if _, ok := s.IndexOf(p[i%len(p)]); !ok {
+					b.Fatal("missing item")
+				}
+				i++
+			}
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, ok := slices.BinarySearch(items, p[i%len(p)]); !ok {
+					b.Fatal("missing item")
+				}
+				i++
+			}
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			t, i := newTidwall(items), 0
+			for b.Loop() {
+				if _, ok := t.Get(p[i%len(p)]); !ok {
+					b.Fatal("missing item")
+				}
+				i++
+			}
+		})
+		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+			t, i := newGoogle(items), 0
+			for b.Loop() {
+				if _, ok := t.Get(p[i%len(p)]); !ok {
+					b.Fatal("missing item")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkAt reads the item at a random index. google/btree has no
+// positional access and is left out.
+func BenchmarkAt(b *testing.B) {
+	for _, n := range benchSizes() {
+		items, idx := randomItems(n), randomInts(n, 5)
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			s, i := newSortedset(b, items), 0
+			for b.Loop() {
+				if _, ok := s.At(idx[i%len(idx)]); !ok {
+					b.Fatal("index out of range")
+				}
+				i++
+			}
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			i, sum := 0, int64(0)
+			for b.Loop() {
+				sum += items[idx[i%len(idx)]]
+				i++
+			}
+			runtime.KeepAlive(sum)
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			t, i := newTidwall(items), 0
+			for b.Loop() {
+				if _, ok := t.GetAt(idx[i%len(idx)]); !ok {
+					b.Fatal("index out of range")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkSlice copies out 100 items from a random start, as a member-list
+// SYNC does. google/btree has no positional access and is left out.
+func BenchmarkSlice(b *testing.B) {
+	for _, n := range benchSizes() {
+		items, starts := randomItems(n), randomInts(n, 9)
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			s, i := newSortedset(b, items), 0
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.KeepAlive(s.Slice(starts[i%len(starts)], 100))
+				i++
+			}
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				start := starts[i%len(starts)]
+				runtime.KeepAlive(slices.Clone(items[start:min(start+100, n)]))
+				i++
+			}
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			t, i := newTidwall(items), 0
+			b.ReportAllocs()
+			for b.Loop() {
+				start := starts[i%len(starts)]
+				out := make([]int64, 0, min(100, n-start))
+				first, _ := t.GetAt(start)
+				it := t.Iter()
+				for ok := it.Seek(first); ok && len(out) < cap(out); ok = it.Next() {
+					out = append(out, it.Item())
+				}
+				it.Release()
+				runtime.KeepAlive(out)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkFromSorted(b *testing.B) {
+	for _, n := range benchSizes() {
+		items := randomItems(n)
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.KeepAlive(newSortedset(b, items))
+			}
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.KeepAlive(slices.Clone(items))
+			}
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.KeepAlive(newTidwall(items))
+			}
+		})
+		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.KeepAlive(newGoogle(items))
+			}
+		})
+	}
+}
+
+func BenchmarkIterate(b *testing.B) {
+	for _, n := range benchSizes() {
+		items := randomItems(n)
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			s := newSortedset(b, items)
+			for b.Loop() {
+				var sum int64
+				for x := range s.Values() {
+					sum += x
+				}
+				runtime.KeepAlive(sum)
+			}
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			for b.Loop() {
+				var sum int64
+				for _, x := range items {
+					sum += x
+				}
+				runtime.KeepAlive(sum)
+			}
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			t := newTidwall(items)
+			for b.Loop() {
+				var sum int64
+				t.Scan(func(x int64) bool { sum += x; return true })
+				runtime.KeepAlive(sum)
+			}
+		})
+		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+			t := newGoogle(items)
+			for b.Loop() {
+				var sum int64
+				t.Ascend(func(x int64) bool { sum += x; return true })
+				runtime.KeepAlive(sum)
+			}
+		})
+	}
+}
+
+// liveHeap returns the live heap after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkMemory reports the heap each container holds per item (B/item)
+// after n churn operations on n items; its ns/op is not of interest. The
+// slice runs at most 1000 churn operations: its footprint cannot change
+// (the backing array keeps its capacity) and each operation moves O(n) bytes.
+func BenchmarkMemory(b *testing.B) {
+	for _, n := range benchSizes() {
+		items := randomItems(n)
+		measure := func(b *testing.B, ops int, build func() any, churn func(c any, old, fresh int64)) {
+			for b.Loop() {
+				c := newChurner(items)
+				before := liveHeap()
+				x := build()
+				for range ops {
+					old, fresh := c.next()
+					churn(x, old, fresh)
+				}
+				after := liveHeap()
+				b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "B/item")
+				// c (its own copy of the n items) was allocated before the
+				// first reading: keep it live through the second too, or its
+				// freed bytes are subtracted from the container's.
+				runtime.KeepAlive(c)
+				runtime.KeepAlive(x)
+			}
+		}
+		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			measure(b, n, func() any { return newSortedset(b, items) }, func(c any, old, fresh int64) {
+				s := c.(*sortedset.Set[int64])
+				s.Remove(old)
+				s.Add(fresh)
+			})
+		})
+		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+			measure(b, min(n, 1000), func() any { s := sortedSlice(slices.Clone(items)); return &s }, func(c any, old, fresh int64) {
+				s := c.(*sortedSlice)
+				s.remove(old)
+				s.add(fresh)
+			})
+		})
+		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			measure(b, n, func() any { return newTidwall(items) }, func(c any, old, fresh int64) {
+				t := c.(*tbtree.BTreeG[int64])
+				t.Delete(old)
+				t.Set(fresh)
+			})
+		})
+		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+			measure(b, n, func() any { return newGoogle(items) }, func(c any, old, fresh int64) {
+				t := c.(*gbtree.BTreeG[int64])
+				t.Delete(old)
+				t.ReplaceOrInsert(fresh)
+			})
+		})
+	}
+}
