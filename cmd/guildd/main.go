@@ -93,5 +93,5 @@ func run(addr, data string, demo bool, demoN int) error {
 		log.Printf("shutdown: %v", err)
 	}
 	srv.Close() // sessions get 1001: Shutdown does not track hijacked conns
-	return nil // the deferred st.Close commits what is queued
+	return nil  // the deferred st.Close commits what is queued
 }

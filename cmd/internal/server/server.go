@@ -477,22 +477,27 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) {
 	}
 	var idx int
 	var done <-chan error
+	var ferr error // the closure's verdict; Do's own error is about running it
 	err = o.Do(r.Context(), func(l *guild.List) {
 		old, had := l.Get(uid)
 		if !had && l.MemberCount() >= s.cfg.MaxMembers {
-			err = fail(http.StatusConflict, "guild is full (%d members)", s.cfg.MaxMembers)
+			ferr = fail(http.StatusConflict, "guild is full (%d members)", s.cfg.MaxMembers)
 			return
 		}
 		if keep && had {
 			st = old.Status // presence is not the PUT's business unless given
 		}
 		m := guild.Member{ID: uid, Name: *body.Name, Roles: roles, Status: st}
-		if idx, err = l.Upsert(m); err != nil {
-			err = fail(http.StatusBadRequest, "%v", err)
+		var uerr error
+		if idx, uerr = l.Upsert(m); uerr != nil {
+			ferr = fail(http.StatusBadRequest, "%v", uerr)
 			return
 		}
 		done = s.store.PutMember(gid, m)
 	})
+	if err == nil {
+		err = ferr
+	}
 	if err == nil {
 		err = wait(r.Context(), done)
 	}
@@ -511,14 +516,18 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
 	}
 	var idx int
 	var done <-chan error
+	var ferr error // the closure's verdict; Do's own error is about running it
 	err = o.Do(r.Context(), func(l *guild.List) {
 		var ok bool
 		if idx, ok = l.Remove(uid); !ok {
-			err = fail(http.StatusNotFound, "unknown member %d", uid)
+			ferr = fail(http.StatusNotFound, "unknown member %d", uid)
 			return
 		}
 		done = s.store.DeleteMember(gid, uid)
 	})
+	if err == nil {
+		err = ferr
+	}
 	if err == nil {
 		err = wait(r.Context(), done)
 	}
@@ -538,14 +547,18 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
 	}
 	var out memberJSON
 	if err == nil {
+		var ferr error
 		err = o.Do(r.Context(), func(l *guild.List) {
 			i, ok := l.IndexOf(uid)
 			if !ok {
-				err = fail(http.StatusNotFound, "unknown member %d", uid)
+				ferr = fail(http.StatusNotFound, "unknown member %d", uid)
 				return
 			}
 			out = memberJSON{*l.ItemAt(i).Member, i}
 		})
+		if err == nil {
+			err = ferr
+		}
 	}
 	reply(w, out, err)
 }

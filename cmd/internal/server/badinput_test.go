@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bucketed/sortedset/cmd/internal/wire"
+)
+
+// snapshot is everything a bad request must leave alone.
+func (e *testEnv) snapshot() string {
+	var g, all json.RawMessage
+	e.mustCall("GET", "/guilds/1", nil, &g)
+	e.mustCall("GET", "/guilds", nil, &all)
+	l := e.list("1", 0, 1000)
+	data, _ := json.Marshal(l)
+	return string(g) + string(all) + string(data)
+}
+
+func TestBadHTTPInput(t *testing.T) {
+	e := start(t, Config{MaxMembers: 3})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g", "roles": []roleJSON{{"5", "r", 1, true}}}, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": "a", "roles": []string{"5"}, "status": "online"}, nil)
+	e.mustCall("PUT", "/guilds/1/members/11", map[string]any{"name": "b"}, nil)
+	e.mustCall("PUT", "/guilds/1/members/12", map[string]any{"name": "c", "status": "dnd"}, nil)
+	before := e.snapshot()
+
+	long := strings.Repeat("x", 101)
+	big := `{"name":"` + strings.Repeat("x", MaxBody) + `"}`
+	var manyPresences strings.Builder
+	manyPresences.WriteString("[")
+	for i := 0; i <= MaxPresences; i++ {
+		if i > 0 {
+			manyPresences.WriteString(",")
+		}
+		fmt.Fprintf(&manyPresences, `{"id":"10","status":"idle"}`)
+	}
+	manyPresences.WriteString("]")
+
+	cases := []struct {
+		method, path string
+		body         any
+		code         int
+	}{
+		// guilds
+		{"PUT", "/guilds/abc", `{"name":"x"}`, 400},
+		{"PUT", "/guilds/-1", `{"name":"x"}`, 400},
+		{"PUT", "/guilds/007", `{"name":"x"}`, 400},
+		{"PUT", "/guilds/18446744073709551616", `{"name":"x"}`, 400},
+		{"PUT", "/guilds/1", `{"name":`, 400},
+		{"PUT", "/guilds/1", `{"name":"x"} {}`, 400},
+		{"PUT", "/guilds/1", `{"roles":[]}`, 400},
+		{"PUT", "/guilds/1", `{"name":""}`, 400},
+		{"PUT", "/guilds/1", `{"name":"` + long + `"}`, 400},
+		{"PUT", "/guilds/1", []byte("{\"name\":\"\xff\xfe\"}"), 400},
+		{"PUT", "/guilds/1", `{"name":5}`, 400},
+		{"PUT", "/guilds/1", `{"name":"x","roles":"r"}`, 400},
+		{"PUT", "/guilds/1", `{"name":"x","roles":[{"id":"x","name":"r"}]}`, 400},
+		{"PUT", "/guilds/1", `{"name":"x","roles":[{"id":"1","name":"r"},{"id":"1","name":"s"}]}`, 400},
+		{"PUT", "/guilds/1", `{"name":"x","roles":[{"id":"1","name":"r","position":"high"}]}`, 400},
+		{"PUT", "/guilds/1", big, 413},
+		{"POST", "/guilds/1", `{}`, 405},
+		{"DELETE", "/guilds/1", nil, 405},
+		{"GET", "/guilds/2", nil, 404},
+		{"GET", "/guilds/1/nope", nil, 404},
+		{"POST", "/guilds", nil, 405},
+		// members
+		{"PUT", "/guilds/2/members/10", `{"name":"a"}`, 404},
+		{"PUT", "/guilds/1/members/x", `{"name":"a"}`, 400},
+		{"PUT", "/guilds/1/members/10", `{"name":""}`, 400},
+		{"PUT", "/guilds/1/members/10", `{"name":"` + long + `"}`, 400},
+		{"PUT", "/guilds/1/members/10", []byte("{\"name\":\"a\x80\"}"), 400},
+		{"PUT", "/guilds/1/members/10", `{}`, 400},
+		{"PUT", "/guilds/1/members/10", `{"name":"a","status":"away"}`, 400},
+		{"PUT", "/guilds/1/members/10", `{"name":"a","status":1}`, 400},
+		{"PUT", "/guilds/1/members/10", `{"name":"a","roles":[5]}`, 400},
+		{"PUT", "/guilds/1/members/10", `{"name":"a","roles":["6"]}`, 400}, // unknown role
+		{"PUT", "/guilds/1/members/10", `{"name":"a","roles":["5","5"]}`, 400},
+		{"PUT", "/guilds/1/members/10", `[1,2]`, 400},
+		{"PUT", "/guilds/1/members/10", big, 413},
+		{"PUT", "/guilds/1/members/13", `{"name":"d"}`, 409}, // full: MaxMembers 3
+		{"DELETE", "/guilds/1/members/99", nil, 404},
+		{"DELETE", "/guilds/2/members/10", nil, 404},
+		{"DELETE", "/guilds/1/members/1x", nil, 400},
+		{"POST", "/guilds/1/members/10", `{}`, 405},
+		// presences
+		{"POST", "/guilds/2/presences", `[]`, 404},
+		{"POST", "/guilds/1/presences", `{"id":"10"}`, 400},
+		{"POST", "/guilds/1/presences", `[{"id":"10","status":"idle"},{"id":"x","status":"idle"}]`, 400},
+		{"POST", "/guilds/1/presences", `[{"id":"10","status":"idle"},{"id":"11","status":"gone"}]`, 400},
+		{"POST", "/guilds/1/presences", manyPresences.String(), 413},
+		{"GET", "/guilds/1/presences", nil, 405},
+		// list
+		{"GET", "/guilds/1/list", nil, 400},
+		{"GET", "/guilds/1/list?start=0", nil, 400},
+		{"GET", "/guilds/1/list?start=-1&count=10", nil, 400},
+		{"GET", "/guilds/1/list?start=0&count=0", nil, 400},
+		{"GET", "/guilds/1/list?start=0&count=1001", nil, 400},
+		{"GET", "/guilds/1/list?start=a&count=10", nil, 400},
+		{"GET", "/guilds/1/list?start=0&count=1.5", nil, 400},
+		{"GET", "/guilds/2/list?start=0&count=10", nil, 404},
+		{"PUT", "/guilds/1/list?start=0&count=10", nil, 405},
+	}
+	for _, c := range cases {
+		var body map[string]any
+		code := e.call(c.method, c.path, c.body, &body)
+		require.Equal(t, c.code, code, "%s %s %v", c.method, c.path, c.body)
+		require.NotEmpty(t, body["error"], "%s %s: %v", c.method, c.path, body)
+	}
+	require.Equal(t, before, e.snapshot(), "bad requests changed the state")
+
+	// The limits are limits, not off by one.
+	e.mustCall("GET", "/guilds/1/list?start=5000&count=1000", nil, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": strings.Repeat("y", 100)}, nil)
+}
+
+func TestTooManySessions(t *testing.T) {
+	e := start(t, Config{MaxSessions: 1})
+	e.dial()
+	var body map[string]any
+	code := e.call("GET", "/gateway", nil, &body)
+	require.Equal(t, http.StatusTooManyRequests, code)
+	require.NotEmpty(t, body["error"])
+}
+
+func TestBadGatewayInput(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": "a"}, nil)
+	c := e.dial()
+	bad := []string{
+		`not json`,
+		`{"op":"subscribe"`,
+		`{"op":"unsubscribe","guild_id":"1","ranges":[[0,9]]}`,
+		`{"guild_id":"1","ranges":[[0,9]]}`,
+		`{"op":"subscribe","guild_id":1,"ranges":[[0,9]]}`,
+		`{"op":"subscribe","guild_id":"x","ranges":[[0,9]]}`,
+		`{"op":"subscribe","guild_id":"2","ranges":[[0,9]]}`, // unknown guild
+		`{"op":"subscribe","guild_id":"1","ranges":[]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":[[-1,9]]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":[[9,0]]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":[[0,300]]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":[[0,1,2]]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":[[0,1],[2,3],[4,5],[6,7]]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":[[0.5,1]]}`,
+		`{"op":"subscribe","guild_id":"1","ranges":"all"}`,
+	}
+	for _, m := range bad {
+		c.send(t, m)
+	}
+	eventually(t, 5*time.Second, func() string {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.errs) < len(bad) {
+			return fmt.Sprintf("%d ERRORs for %d bad messages", len(c.errs), len(bad))
+		}
+		return ""
+	})
+	c.mu.Lock()
+	require.Len(t, c.errs, len(bad))
+	require.Zero(t, c.r.Seq(), "bad messages must not subscribe")
+	require.NoError(t, c.fail)
+	c.mu.Unlock()
+
+	// A good subscribe still works, and its seq starts at 1.
+	c.subscribe(t, "1", [2]int{0, 299})
+	eventually(t, 5*time.Second, func() string { return e.mismatch("1", c) })
+	c.mu.Lock()
+	require.Equal(t, int64(1), c.r.Seq())
+	c.mu.Unlock()
+
+	// A frame over 64 KiB closes the connection with 1009.
+	c.send(t, `{"op":"subscribe","guild_id":"1","ranges":[[0,1]],"pad":"`+strings.Repeat("x", wire.MaxFrame)+`"}`)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not closed after a too-big frame")
+	}
+	require.Equal(t, websocket.StatusMessageTooBig, websocket.CloseStatus(c.closed), "%v", c.closed)
+
+	// The server is still fine.
+	e.mustCall("GET", "/healthz", nil, nil)
+}
+
+func TestShutdownClosesSessionsWith1001(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	c := e.dial()
+	c.subscribe(t, "1", [2]int{0, 9})
+	eventually(t, 5*time.Second, func() string { return e.mismatch("1", c) })
+	e.srv.Close()
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("session not closed by Close")
+	}
+	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(c.closed), "%v", c.closed)
+	_ = context.Background
+	_ = errors.New
+}
