@@ -614,6 +614,9 @@ func TestBrowserLiveMemberList(t *testing.T) {
 	t.Logf("joined %d members in %v", n, time.Since(t0).Round(time.Millisecond))
 
 	ctx, pageErrs := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
 	if err := navigate(ctx, base+"/?guild="+guild); err != nil {
 		t.Fatal(err)
 	}
@@ -649,8 +652,10 @@ func TestBrowserLiveMemberList(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Churn: status changes, renames, role changes, leaves and joins, in
-	// small rounds so the page applies them while it renders.
+	// Churn: status changes, renames, role changes, leaves and joins. Most
+	// come in small batches, so the server sends them as INSERT, DELETE and
+	// UPDATE ops that the page must splice in; a few big presence batches make
+	// it send a SYNC of the ranges instead.
 	present := make(map[int]bool, n)
 	for i := 0; i < n; i++ {
 		present[i] = true
@@ -658,9 +663,13 @@ func TestBrowserLiveMemberList(t *testing.T) {
 	next := n
 	changes := 0
 	t1 := time.Now()
-	for round := 0; round < 12; round++ {
+	for round := 0; round < 40; round++ {
+		size := 4
+		if round%10 == 9 {
+			size = 300
+		}
 		var batch []map[string]string
-		for k := 0; k < 150; k++ {
+		for k := 0; k < size; k++ {
 			i := r.IntN(next)
 			if present[i] {
 				batch = append(batch, map[string]string{"id": fmt.Sprint(firstID + i), "status": statuses[r.IntN(len(statuses))]})
@@ -671,12 +680,12 @@ func TestBrowserLiveMemberList(t *testing.T) {
 		}
 		changes += len(batch)
 		var writes []func() error
-		for k := 0; k < 12; k++ {
+		for k := 0; k < 4; k++ {
 			i := r.IntN(next)
 			if !present[i] {
 				continue
 			}
-			switch k % 4 {
+			switch (round + k) % 4 {
 			case 0: // leave
 				present[i] = false
 				writes = append(writes, func() error {
@@ -708,7 +717,7 @@ func TestBrowserLiveMemberList(t *testing.T) {
 			t.Fatal(err)
 		}
 		changes += len(writes)
-		time.Sleep(40 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("drove %d changes in %v", changes, time.Since(t1).Round(time.Millisecond))
 
@@ -728,18 +737,22 @@ func TestBrowserLiveMemberList(t *testing.T) {
 		t.Errorf("after scrolling to the middle the screen starts at row %d of %d", rows[0].Index, now)
 	}
 	stats, err := evalJS[struct {
-		Seq        int64    `json:"seq"`
-		SeqGaps    int      `json:"seqGaps"`
-		UnknownOps int      `json:"unknownOps"`
-		InDOM      int      `json:"inDOM"`
-		Errors     []string `json:"errors"`
-		Messages   int      `json:"messages"`
-	}](ctx, `({seq: __memberlist.seq, seqGaps: __memberlist.seqGaps, unknownOps: __memberlist.unknownOps, inDOM: __memberlist.rowsInDOM, errors: __memberlist.errors, messages: __memberlist.messages})`)
+		Seq        int64          `json:"seq"`
+		SeqGaps    int            `json:"seqGaps"`
+		UnknownOps int            `json:"unknownOps"`
+		InDOM      int            `json:"inDOM"`
+		Errors     []string       `json:"errors"`
+		Messages   int            `json:"messages"`
+		OpCounts   map[string]int `json:"opCounts"`
+	}](ctx, `({seq: __memberlist.seq, seqGaps: __memberlist.seqGaps, unknownOps: __memberlist.unknownOps, inDOM: __memberlist.rowsInDOM, errors: __memberlist.errors, messages: __memberlist.messages, opCounts: __memberlist.opCounts})`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stats.Seq < 3 || stats.Messages < 3 {
 		t.Errorf("page saw %d messages, last seq %d: the churn did not reach it", stats.Messages, stats.Seq)
+	}
+	if stats.OpCounts["INSERT"] == 0 || stats.OpCounts["DELETE"] == 0 || stats.OpCounts["UPDATE"] == 0 {
+		t.Errorf("page received ops %v: the churn did not exercise INSERT, DELETE and UPDATE", stats.OpCounts)
 	}
 	if stats.SeqGaps != 0 || stats.UnknownOps != 0 || len(stats.Errors) != 0 {
 		t.Errorf("page reported %d seq gaps, %d unknown ops, errors %q", stats.SeqGaps, stats.UnknownOps, stats.Errors)
@@ -748,7 +761,7 @@ func TestBrowserLiveMemberList(t *testing.T) {
 	if stats.InDOM > len(rows)+2*8+2 {
 		t.Errorf("%d rows in the DOM for %d on screen: not virtual", stats.InDOM, len(rows))
 	}
-	t.Logf("screen rows %d–%d of %d equal GET /list at seq %d (%d messages)", rows[0].Index, rows[len(rows)-1].Index, now, stats.Seq, stats.Messages)
+	t.Logf("screen rows %d–%d of %d equal GET /list at seq %d (%d messages, ops %v)", rows[0].Index, rows[len(rows)-1].Index, now, stats.Seq, stats.Messages, stats.OpCounts)
 
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
