@@ -352,6 +352,7 @@ func BenchmarkMemory(b *testing.B) {
 				}
 				b.ReportMetric(float64(heapAfter()-before)/float64(n), "B/item")
 				runtime.KeepAlive(s)
+				runtime.KeepAlive(c)
 			}
 		})
 		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
@@ -366,6 +367,7 @@ func BenchmarkMemory(b *testing.B) {
 				}
 				b.ReportMetric(float64(heapAfter()-before)/float64(n), "B/item")
 				runtime.KeepAlive(s)
+				runtime.KeepAlive(c)
 			}
 		})
 	}

@@ -1,0 +1,269 @@
+package sortedset
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEmptySet(t *testing.T) {
+	s := New[int]()
+	assert.Equal(t, 0, s.Len())
+	i, ok := s.IndexOf(3)
+	assert.Equal(t, -1, i)
+	assert.False(t, ok)
+	i, ok = s.Remove(3)
+	assert.Equal(t, -1, i)
+	assert.False(t, ok)
+	_, ok = s.RemoveAt(0)
+	assert.False(t, ok)
+	_, ok = s.At(0)
+	assert.False(t, ok)
+	_, ok = s.Min()
+	assert.False(t, ok)
+	_, ok = s.Max()
+	assert.False(t, ok)
+	assert.Equal(t, 0, s.Rank(math.MaxInt))
+	assert.False(t, s.Contains(0))
+	assert.Empty(t, s.Slice(0, math.MaxInt))
+	assert.Empty(t, s.ToSlice())
+	for range s.All() {
+		t.Fatal("All yielded on an empty set")
+	}
+	for range s.Backward() {
+		t.Fatal("Backward yielded on an empty set")
+	}
+	for range s.Ascend(0) {
+		t.Fatal("Ascend yielded on an empty set")
+	}
+	for range s.Descend(0) {
+		t.Fatal("Descend yielded on an empty set")
+	}
+	assert.Equal(t, Stats{BucketSize: DefaultBucketSize, Kernel: s.Stats().Kernel}, s.Stats())
+}
+
+func TestOneItem(t *testing.T) {
+	s := New[int]()
+	i, added := s.Add(7)
+	assert.Equal(t, 0, i)
+	assert.True(t, added)
+	i, added = s.Add(7)
+	assert.Equal(t, 0, i)
+	assert.False(t, added)
+	assert.Equal(t, 0, s.Rank(7))
+	assert.Equal(t, 1, s.Rank(8))
+	lo, _ := s.Min()
+	hi, _ := s.Max()
+	assert.Equal(t, []int{7, 7}, []int{lo, hi})
+	item, ok := s.RemoveAt(0)
+	assert.True(t, ok)
+	assert.Equal(t, 7, item)
+	assert.Equal(t, 0, s.Len())
+	assert.Equal(t, 0, s.Stats().Buckets)
+}
+
+func TestExtremeArguments(t *testing.T) {
+	s := From([]int{math.MinInt, -1, 0, 1, math.MaxInt}, WithBucketSize(2))
+	require.NoError(t, s.check())
+	assert.Equal(t, []int{math.MinInt, -1, 0, 1, math.MaxInt}, s.ToSlice())
+	for _, i := range []int{math.MinInt, -1, 5, math.MaxInt} {
+		_, ok := s.At(i)
+		assert.False(t, ok, "At(%d)", i)
+		_, ok = s.RemoveAt(i)
+		assert.False(t, ok, "RemoveAt(%d)", i)
+	}
+	assert.Equal(t, []int{1, math.MaxInt}, s.Slice(3, math.MaxInt))
+	assert.Empty(t, s.Slice(math.MaxInt, math.MaxInt))
+	assert.Empty(t, s.Slice(math.MinInt, 3))
+	assert.Empty(t, s.Slice(0, math.MinInt))
+	idx, ok := s.IndexOf(math.MaxInt)
+	assert.Equal(t, 4, idx)
+	assert.True(t, ok)
+	assert.Equal(t, 0, s.Rank(math.MinInt))
+	assert.Equal(t, 4, s.Rank(math.MaxInt))
+	dst := make([]int, 0, 8)
+	got := s.AppendRange(dst, 1, 2)
+	assert.Equal(t, []int{-1, 0}, got)
+	assert.Equal(t, &dst[:1][0], &got[0], "AppendRange must reuse dst's capacity")
+}
+
+func TestFloatOrder(t *testing.T) {
+	nan, negZero := math.NaN(), math.Copysign(0, -1)
+	s := From([]float64{1, math.Inf(1), nan, 0, math.Inf(-1), negZero, nan})
+	require.Equal(t, 5, s.Len(), "NaNs are one item and -0 == +0")
+	first, _ := s.At(0)
+	assert.True(t, math.IsNaN(first), "NaN sorts first")
+	i, ok := s.IndexOf(nan)
+	assert.Equal(t, 0, i)
+	assert.True(t, ok)
+	i, ok = s.IndexOf(negZero)
+	assert.Equal(t, 2, i)
+	assert.True(t, ok)
+	_, added := s.Add(negZero)
+	assert.False(t, added)
+	_, err := FromSorted([]float64{nan, nan})
+	assert.ErrorIs(t, err, ErrNotSorted)
+}
+
+func TestFromSortedErrors(t *testing.T) {
+	_, err := FromSorted([]int{1, 2, 2})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrNotSorted))
+	assert.Contains(t, err.Error(), "item 2")
+	_, err = FromSortedFunc([]string{"b", "a"}, func(a, b string) int { return len(a) - len(b) + int(a[0]) - int(b[0]) })
+	assert.ErrorIs(t, err, ErrNotSorted)
+	s, err := FromSorted[int](nil)
+	require.NoError(t, err)
+	assert.Equal(t, 0, s.Len())
+}
+
+func TestFromLeavesInputAlone(t *testing.T) {
+	in := []int{3, 1, 2, 3}
+	s := From(in)
+	assert.Equal(t, []int{3, 1, 2, 3}, in)
+	assert.Equal(t, []int{1, 2, 3}, s.ToSlice())
+}
+
+func TestOptionPanics(t *testing.T) {
+	assert.PanicsWithValue(t, "sortedset: bucket size 1 is outside [2, 65536]", func() { New[int](WithBucketSize(1)) })
+	assert.PanicsWithValue(t, "sortedset: bucket size 65537 is outside [2, 65536]", func() { New[int](WithBucketSize(65537)) })
+	assert.Panics(t, func() { New[int](WithCapacity(-1)) })
+	assert.Panics(t, func() { NewFunc[int](nil) })
+	assert.Panics(t, func() { New[int](WithKey[int](nil)) })
+	assert.PanicsWithValue(t, "sortedset: WithKey function is func(string) uint64, want func(int) uint64", func() {
+		New[int](WithKey(func(string) uint64 { return 0 }))
+	})
+	assert.NotPanics(t, func() { New[int](WithBucketSize(2), WithCapacity(1000)) })
+}
+
+// TestBucketsStayBounded fills a set, then removes most items in an order
+// that leaves every bucket sparse: merging must keep the bucket count near
+// Len/B.
+func TestBucketsStayBounded(t *testing.T) {
+	const n, size = 100_000, 64
+	s := New[int](WithBucketSize(size))
+	for i := range n {
+		s.Add(i * 7 % n)
+	}
+	for i := range n {
+		if i%10 != 0 {
+			s.Remove(i)
+		}
+	}
+	require.NoError(t, s.check())
+	st := s.Stats()
+	assert.Equal(t, n/10, st.Len)
+	assert.LessOrEqual(t, st.Buckets, 4*n/10/size+1, "%+v", st)
+	assert.GreaterOrEqual(t, st.MinFill, size/4, "%+v", st)
+}
+
+// TestSequentialInsertsFillBuckets checks the end-biased split: ascending and
+// descending runs leave buckets nearly full, not half full.
+func TestSequentialInsertsFillBuckets(t *testing.T) {
+	for _, step := range []int{1, -1} {
+		s := New[int](WithBucketSize(64))
+		for i := range 64 * 100 {
+			s.Add(i * step)
+		}
+		require.NoError(t, s.check())
+		assert.LessOrEqual(t, s.Stats().Buckets, 101, "step %d: %+v", step, s.Stats())
+	}
+}
+
+func TestCloneIsIndependent(t *testing.T) {
+	s := From([]int{1, 2, 3, 4, 5, 6, 7, 8, 9}, WithBucketSize(4))
+	c := s.Clone()
+	s.Add(10)
+	s.Remove(1)
+	c.Remove(5)
+	c.Add(0)
+	assert.Equal(t, []int{2, 3, 4, 5, 6, 7, 8, 9, 10}, s.ToSlice())
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 6, 7, 8, 9}, c.ToSlice())
+	require.NoError(t, s.check())
+	require.NoError(t, c.check())
+	c.Clear()
+	assert.Equal(t, 0, c.Len())
+	assert.Equal(t, 9, s.Len())
+}
+
+// TestCloneConcurrent writes a set and its clone from two goroutines; run
+// with -race it shows that shared buckets are never written in place.
+func TestCloneConcurrent(t *testing.T) {
+	items := make([]int, 10_000)
+	for i := range items {
+		items[i] = 2 * i
+	}
+	s, err := FromSorted(items, WithBucketSize(32))
+	require.NoError(t, err)
+	c := s.Clone()
+	var wg sync.WaitGroup
+	for _, set := range []*Set[int]{s, c} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5_000 {
+				set.Add(2*i + 1)
+				set.Remove(4 * i)
+				set.At(i)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, s.ToSlice(), c.ToSlice())
+	require.NoError(t, s.check())
+	assert.Len(t, items, 10_000)
+	assert.True(t, slices.IsSorted(items))
+	assert.Equal(t, 18, items[9], "the input of FromSorted is never written")
+}
+
+func TestIteratorsStopAndSurviveWrites(t *testing.T) {
+	s := From([]int{1, 2, 3, 4, 5, 6, 7, 8}, WithBucketSize(2))
+	var got []int
+	for i, x := range s.Backward() {
+		got = append(got, i, x)
+		if x == 6 {
+			break
+		}
+	}
+	assert.Equal(t, []int{7, 8, 6, 7, 5, 6}, got)
+	got = got[:0]
+	for _, x := range s.Descend(5) {
+		got = append(got, x)
+	}
+	assert.Equal(t, []int{5, 4, 3, 2, 1}, got)
+	got = got[:0]
+	for i, x := range s.Ascend(7) {
+		got = append(got, i, x)
+	}
+	assert.Equal(t, []int{6, 7, 7, 8}, got)
+	// Writes during a range loop are not supported but must not panic.
+	assert.NotPanics(t, func() {
+		for _, x := range s.All() {
+			s.Remove(x)
+			s.Remove(x + 1)
+		}
+	})
+	require.NoError(t, s.check())
+}
+
+func TestStats(t *testing.T) {
+	items := make([]int64, 1000)
+	for i := range items {
+		items[i] = int64(i)
+	}
+	s, err := FromSorted(items, WithBucketSize(16))
+	require.NoError(t, err)
+	st := s.Stats()
+	assert.Equal(t, 1000, st.Len)
+	assert.Equal(t, 16, st.BucketSize)
+	assert.Equal(t, 67, st.Buckets)
+	assert.Equal(t, 15, st.MaxFill)
+	assert.Equal(t, 10, st.MinFill)
+	assert.GreaterOrEqual(t, st.Bytes, 8*1000)
+	assert.NotEmpty(t, st.Kernel)
+}
