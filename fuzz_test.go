@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-		"testing"
+	"testing"
 )
 
 // decodeOps turns fuzz bytes into commands, five bytes each: kind and side,
