@@ -763,6 +763,56 @@ func TestBrowserLiveMemberList(t *testing.T) {
 	}
 	t.Logf("screen rows %d–%d of %d equal GET /list at seq %d (%d messages, ops %v)", rows[0].Index, rows[len(rows)-1].Index, now, stats.Seq, stats.Messages, stats.OpCounts)
 
+	// Switch guilds with the picker, as a user would: the page must
+	// subscribe to the other guild and show its list from the top.
+	const other = "77"
+	if err := call("PUT", base+"/guilds/"+other, map[string]any{"name": "Second guild", "roles": roles}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		m := randomMember(r, i)
+		if err := call("PUT", fmt.Sprintf("%s/guilds/%s/members/%d", base, other, 900+i), m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The picker was filled at load: reload the guild list the way the page
+	// does, by navigating to the same URL, then pick the other guild.
+	if err := navigate(ctx, base+"/?guild="+guild); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `!!(window.__memberlist && __memberlist.ready && document.querySelector('#guild-select option[value="`+other+`"]'))`, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evalJS[any](ctx, `(() => { const s = document.getElementById('guild-select'); s.value = '`+other+`'; s.dispatchEvent(new Event('change')); })()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `__memberlist.guildId === '`+other+`' && __memberlist.ready && __memberlist.size > 0 && __memberlist.size < 40`, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitSettled(ctx, 300*time.Millisecond, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := compareScreen(ctx, base, other); err != nil {
+		t.Fatalf("after switching to guild %s: %v", other, err)
+	} else if rows[0].Index != 0 {
+		t.Errorf("after switching guilds the screen starts at row %d, want 0", rows[0].Index)
+	}
+	if _, err := evalJS[any](ctx, `(() => { const s = document.getElementById('guild-select'); s.value = '`+guild+`'; s.dispatchEvent(new Event('change')); })()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `__memberlist.guildId === '`+guild+`' && __memberlist.ready && __memberlist.size > 1000`, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evalJS[any](ctx, fmt.Sprintf(`__memberlist.scrollToIndex(%d)`, mid)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitSettled(ctx, 300*time.Millisecond, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compareScreen(ctx, base, guild); err != nil {
+		t.Fatalf("back on guild %s: %v", guild, err)
+	}
+
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
 	cancel()
