@@ -22,6 +22,10 @@ import (
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
 
+// httpClient keeps connections alive: the default keeps only 2 idle per host,
+// and concurrent tests would open a new connection for almost every request.
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
+
 type testEnv struct {
 	t   *testing.T
 	srv *Server
@@ -62,7 +66,7 @@ func (e *testEnv) call(method, path string, body any, out any) int {
 	}
 	req, err := http.NewRequest(method, e.url+path, rd)
 	require.NoError(e.t, err)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

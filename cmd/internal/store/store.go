@@ -32,6 +32,9 @@ var (
 // ErrClosed is returned for writes queued after Close.
 var ErrClosed = errors.New("store is closed")
 
+// ErrFailed is returned for every write after a commit failed.
+var ErrFailed = errors.New("store: an earlier commit failed")
+
 const maxBatch = 8192
 
 type kind uint8
@@ -147,8 +150,7 @@ func (s *Store) writer() {
 			if err != nil {
 				// The memory state is ahead of the disk now; refuse all later
 				// writes rather than acknowledge a history with a hole in it.
-				s.failed = fmt.Errorf("store: commit failed: %w", err)
-				err = s.failed
+				s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
 			}
 		}
 		for _, w := range batch {

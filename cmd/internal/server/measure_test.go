@@ -1,0 +1,135 @@
+package server
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bucketed/sortedset/cmd/internal/guild"
+	"github.com/bucketed/sortedset/cmd/internal/store"
+)
+
+// The measurements behind the README's guildd figures. They are not timed
+// tests: they print numbers and run only with GUILDD_MEASURE=1, e.g.
+//
+//	GUILDD_MEASURE=1 go test -C cmd -run Measure -v ./internal/server
+
+func measure(t *testing.T) {
+	if os.Getenv("GUILDD_MEASURE") == "" {
+		t.Skip("set GUILDD_MEASURE=1 to measure")
+	}
+}
+
+// TestMeasureLoad1M: 1,000,000 members written to bbolt, the store reopened,
+// the time to load it and build the sets, and the heap per member after GC.
+func TestMeasureLoad1M(t *testing.T) {
+	measure(t)
+	n := 1_000_000
+	path := filepath.Join(t.TempDir(), "guildd.db")
+	st, err := store.Open(path)
+	require.NoError(t, err)
+	require.NoError(t, <-st.PutGuild(DemoGuild, "big", demoRoles))
+	rng := rand.New(rand.NewPCG(3, 3))
+	for base := 0; base < n; base += 100_000 {
+		ms := make([]guild.Member, 100_000)
+		for i := range ms {
+			ms[i] = demoMember(rng, uint64(1_000_000+base+i))
+		}
+		require.NoError(t, st.BulkPutMembers(DemoGuild, ms))
+	}
+	require.NoError(t, st.Close())
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	st, err = store.Open(path)
+	require.NoError(t, err)
+	t.Logf("store.Open: %v", time.Since(t0).Round(time.Millisecond))
+	srv, err := New(st, Config{})
+	require.NoError(t, err)
+	elapsed := time.Since(t0)
+	runtime.GC()
+	debug.FreeOSMemory()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	fi, _ := os.Stat(path)
+	t.Logf("loaded %d members from disk and built the sets in %v", n, elapsed.Round(time.Millisecond))
+	t.Logf("heap in use after GC: %.1f bytes/member (HeapInuse %+d MiB; db file %d MiB, mmapped, not heap)",
+		float64(after.HeapInuse-before.HeapInuse)/float64(n), int64(after.HeapInuse-before.HeapInuse)>>20, fi.Size()>>20)
+	runtime.KeepAlive(srv)
+	srv.Close()
+	st.Close()
+}
+
+// TestMeasureWriteThroughput: acknowledged (committed) member PUTs per
+// second from 256 concurrent HTTP clients over loopback.
+func TestMeasureWriteThroughput(t *testing.T) {
+	measure(t)
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "w", "roles": e2eRoles}, nil)
+	var acked atomic.Int64
+	const writers = 256
+	const d = 5 * time.Second
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := 0; time.Now().Before(deadline); i++ {
+				if e.call("PUT", fmt.Sprintf("/guilds/1/members/%d", w*1_000_000+i), randBody(rng), nil) == 200 {
+					acked.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	t.Logf("%d acknowledged membership writes in %v: %.0f/s", acked.Load(), d, float64(acked.Load())/d.Seconds())
+}
+
+// TestMeasurePresence: presence changes applied per second, in batches of
+// 1,000 from 8 clients, on a 100,000-member guild with 3 sessions subscribed.
+func TestMeasurePresence(t *testing.T) {
+	measure(t)
+	e := start(t, Config{})
+	require.NoError(t, e.srv.SeedDemo(100_000))
+	for i := 0; i < 3; i++ {
+		c := e.dial()
+		c.subscribe(t, "1", [2]int{i * 100, i*100 + 99})
+	}
+	var applied atomic.Int64
+	const d = 5 * time.Second
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 2))
+			for time.Now().Before(deadline) {
+				batch := make([]map[string]string, 1000)
+				for i := range batch {
+					batch[i] = map[string]string{"id": fmt.Sprint(1_000_000 + rng.IntN(100_000)),
+						"status": []string{"online", "idle", "dnd", "offline"}[rng.IntN(4)]}
+				}
+				var res struct{ Updated int }
+				if e.call("POST", "/guilds/1/presences", batch, &res) == 200 {
+					applied.Add(int64(res.Updated))
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	t.Logf("%d presence changes applied in %v: %.0f/s", applied.Load(), d, float64(applied.Load())/d.Seconds())
+}

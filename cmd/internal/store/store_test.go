@@ -1,0 +1,63 @@
+package store
+
+import (
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bucketed/sortedset/cmd/internal/guild"
+)
+
+func TestRoundTripAndOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	roles := []guild.Role{{ID: 7, Name: "r", Position: -3, Hoist: true}}
+	require.NoError(t, <-s.PutGuild(1, "g", roles))
+	// Writes queued in order apply in order, also within one batch.
+	var last <-chan error
+	for i := 0; i < 100; i++ {
+		s.PutMember(1, guild.Member{ID: 5, Name: "old", Roles: []uint64{7}})
+		last = s.DeleteMember(1, 5)
+	}
+	s.PutMember(1, guild.Member{ID: 6, Name: "Zoë", Roles: []uint64{7, 1 << 60}})
+	require.NoError(t, <-last)
+	require.Error(t, <-s.PutMember(2, guild.Member{ID: 1, Name: "x"}), "member of a guild never stored")
+	require.ErrorIs(t, <-s.PutMember(1, guild.Member{ID: 9, Name: "y"}), ErrFailed, "writes after a failed commit are refused")
+	require.NoError(t, s.Close())
+
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	var got []*Guild
+	require.NoError(t, s.Load(func(g *Guild) error { got = append(got, g); return nil }))
+	require.Len(t, got, 1)
+	require.Equal(t, "g", got[0].Name)
+	require.Equal(t, roles, got[0].Roles)
+	require.Equal(t, []guild.Member{{ID: 6, Name: "Zoë", Roles: []uint64{7, 1 << 60}}}, got[0].Members)
+}
+
+// TestGroupCommit: concurrent writers share commits.
+func TestGroupCommit(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "db"))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, <-s.PutGuild(1, "g", nil))
+	t0 := time.Now()
+	<-s.PutMember(1, guild.Member{ID: 1, Name: "a"})
+	one := time.Since(t0)
+	var wg sync.WaitGroup
+	t0 = time.Now()
+	for w := 0; w < 200; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			require.NoError(t, <-s.PutMember(1, guild.Member{ID: uint64(w), Name: "a"}))
+		}(w)
+	}
+	wg.Wait()
+	t.Logf("one commit %v; 200 concurrent writes %v", one, time.Since(t0))
+}
