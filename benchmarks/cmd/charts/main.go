@@ -19,6 +19,7 @@ import (
 	"image/color"
 	"io"
 	"log"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -285,10 +286,10 @@ func draw1(file, title string, lines []line) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "items in the set"
-	p.Y.Label.Text = "ns/op (median)"
+	p.Y.Label.Text = "time per op (median)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker = sizeTicks{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = timeTicks{}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.ThumbnailWidth = vg.Points(24)
@@ -306,6 +307,8 @@ func draw1(file, title string, lines []line) error {
 		p.Add(ln, sc)
 		p.Legend.Add(l.label, ln, sc)
 	}
+	// Headroom above the highest point for the legend (top left).
+	p.Y.Max *= 8
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, file)
 }
 
@@ -330,4 +333,38 @@ func sizeLabel(n int) string {
 		return strconv.Itoa(n/1_000) + "k"
 	}
 	return strconv.Itoa(n)
+}
+
+// timeTicks labels the powers of ten of the ns/op axis as 10ns, 1µs, 1ms,
+// with unlabelled minor ticks at 2..9 times each.
+type timeTicks struct{}
+
+func (timeTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for dec := math.Pow(10, math.Floor(math.Log10(min))); dec <= max; dec *= 10 {
+		for m := 1.0; m < 10; m++ {
+			v := dec * m
+			if v < min*0.9999 || v > max*1.0001 {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 {
+				t.Label = timeLabel(v)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}
+
+func timeLabel(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return strconv.FormatFloat(ns/1e9, 'g', -1, 64) + "s"
+	case ns >= 1e6:
+		return strconv.FormatFloat(ns/1e6, 'g', -1, 64) + "ms"
+	case ns >= 1e3:
+		return strconv.FormatFloat(ns/1e3, 'g', -1, 64) + "µs"
+	}
+	return strconv.FormatFloat(ns, 'g', -1, 64) + "ns"
 }

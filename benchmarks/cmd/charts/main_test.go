@@ -52,3 +52,11 @@ func TestDraw(t *testing.T) {
 		t.Fatalf("no chart written: %v", err)
 	}
 }
+
+func TestTimeLabel(t *testing.T) {
+	for ns, want := range map[float64]string{10: "10ns", 1000: "1µs", 100_000: "100µs", 1e6: "1ms", 1e10: "10s"} {
+		if got := timeLabel(ns); got != want {
+			t.Errorf("timeLabel(%v) = %q, want %q", ns, got, want)
+		}
+	}
+}
