@@ -106,6 +106,29 @@ func newSet(keys []key) *sortedset.Set[key] {
 	return s
 }
 
+// sortKeys sorts keys, the two halves on two goroutines when it is worth it
+// (start-up of a million-member guild), then merges them.
+func sortKeys(keys []key) []key {
+	if len(keys) < 1<<16 {
+		slices.SortFunc(keys, compareKeys)
+		return keys
+	}
+	a, b := keys[:len(keys)/2], keys[len(keys)/2:]
+	done := make(chan struct{})
+	go func() { slices.SortFunc(a, compareKeys); close(done) }()
+	slices.SortFunc(b, compareKeys)
+	<-done
+	out := make([]key, 0, len(keys))
+	for len(a) > 0 && len(b) > 0 {
+		if compareKeys(a[0], b[0]) <= 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // member is the stored form. roles is never mutated in place (a change
 // allocates a new slice), so pending ops may keep references to it.
 type member struct {
@@ -145,8 +168,10 @@ type List struct {
 // O(n log n): one sort, then a bulk load of the set.
 func NewList(id uint64, name string, roles []Role, members []Member) *List {
 	l := &List{ID: id, Name: name, members: make(map[uint64]*member, len(members))}
-	for _, m := range members {
-		l.members[m.ID] = &member{name: m.Name, lname: strings.ToLower(m.Name), roles: m.Roles, status: m.Status}
+	slab := make([]member, len(members)) // one allocation for all; see store.loadMembers
+	for i, m := range members {
+		slab[i] = member{name: m.Name, lname: strings.ToLower(m.Name), roles: m.Roles, status: m.Status}
+		l.members[m.ID] = &slab[i]
 	}
 	l.SetGuild(name, roles)
 	return l
@@ -189,8 +214,7 @@ func (l *List) SetGuild(name string, roles []Role) {
 		}
 		keys = append(keys, key{m.group, m.lname, id})
 	}
-	slices.SortFunc(keys, compareKeys)
-	l.set = newSet(keys)
+	l.set = newSet(sortKeys(keys))
 	if l.obs != nil {
 		l.obs.Reset()
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,9 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// Loading allocates a lot that stays live; collecting while the heap
+	// grows from nothing would scan it again and again.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	err := st.Load(func(g *store.Guild) error {
 		l := guild.NewList(g.ID, g.Name, g.Roles, g.Members)
 		s.guilds[g.ID] = guild.NewOwner(l, &s.metrics)
