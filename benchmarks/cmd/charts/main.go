@@ -66,7 +66,7 @@ func main() {
 				lines = append(lines, line{label: impl, pts: pts, style: implStyle[impl]})
 			}
 		}
-		if err := draw1(filepath.Join(*out, c.file), c.title, lines); err != nil {
+		if err := draw1(filepath.Join(*out, c.file), c.title, peers.cpu, lines); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -92,7 +92,7 @@ func main() {
 			}
 		}
 	}
-	if err := draw1(filepath.Join(*out, "asm-vs-purego.svg"), "sortedset: amd64 asm kernels vs -tags purego", lines); err != nil {
+	if err := draw1(filepath.Join(*out, "asm-vs-purego.svg"), "sortedset: amd64 asm kernels vs -tags purego", asm.cpu, lines); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -132,7 +132,10 @@ func runBenchmarks(results string, count int) error {
 }
 
 // A table holds ns/op samples by benchmark, size and configuration.
-type table map[key][]float64
+type table struct {
+	samples map[key][]float64
+	cpu     string // the cpu: line of the output
+}
 
 type key struct {
 	bench string // "Churn", without the Benchmark prefix
@@ -149,7 +152,7 @@ type point struct {
 func parseFile(name string) (table, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return table{}, err
 	}
 	defer f.Close()
 	return parse(f, name)
@@ -158,7 +161,7 @@ func parseFile(name string) (table, error) {
 // parse reads go test -bench output and keeps the ns/op of every benchmark
 // whose name has an n=<size> part.
 func parse(r io.Reader, name string) (table, error) {
-	t := table{}
+	t := table{samples: map[key][]float64{}}
 	br := benchfmt.NewReader(r, name)
 	for br.Scan() {
 		res, ok := br.Result().(*benchfmt.Result)
@@ -180,7 +183,7 @@ func parse(r io.Reader, name string) (table, error) {
 			if v, ok := strings.CutPrefix(kv, "n="); ok {
 				n, err := parseSize(v)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", name, res.Name, err)
+					return table{}, fmt.Errorf("%s: %s: %w", name, res.Name, err)
 				}
 				k.n = n
 				continue
@@ -191,7 +194,10 @@ func parse(r io.Reader, name string) (table, error) {
 			continue
 		}
 		k.conf = strings.Join(conf, "/")
-		t[k] = append(t[k], ns)
+		t.samples[k] = append(t.samples[k], ns)
+		if cpu := res.GetConfig("cpu"); cpu != "" {
+			t.cpu = strings.TrimSpace(cpu)
+		}
 	}
 	return t, br.Err()
 }
@@ -233,7 +239,7 @@ func parseSize(s string) (int, error) {
 // Root-package results name the library impl=set.
 func (t table) series(bench, k, v string) []point {
 	var pts []point
-	for key, samples := range t {
+	for key, samples := range t.samples {
 		if key.bench == bench && key.conf == k+"="+v {
 			pts = append(pts, point{key.n, median(samples)})
 		}
@@ -279,13 +285,16 @@ type line struct {
 }
 
 // draw1 writes one log-log chart of ns/op against set size.
-func draw1(file, title string, lines []line) error {
+func draw1(file, title, cpu string, lines []line) error {
 	if len(lines) == 0 {
 		return fmt.Errorf("%s: no data", file)
 	}
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "items in the set"
+	if cpu != "" {
+		p.X.Label.Text += "   (" + cpu + ")"
+	}
 	p.Y.Label.Text = "time per op (median)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker = sizeTicks{}

@@ -21,11 +21,14 @@ func TestParse(t *testing.T) {
 			t.Errorf("point %d = %v, want %v", i, got[i], want[i])
 		}
 	}
-	if s := tab[key{"Add1000", 5_000, "at=head/impl=slice"}]; len(s) != 1 || s[0] != 12345 {
+	if tab.cpu != "AMD EPYC" {
+		t.Errorf("cpu = %q", tab.cpu)
+	}
+	if s := tab.samples[key{"Add1000", 5_000, "at=head/impl=slice"}]; len(s) != 1 || s[0] != 12345 {
 		t.Errorf("Add1000 samples = %v", s)
 	}
-	if _, ok := tab[key{bench: "NoSize"}]; ok || len(tab) != 5 {
-		t.Errorf("table has %d keys, want 5 (no entry without a size): %v", len(tab), tab)
+	if _, ok := tab.samples[key{bench: "NoSize"}]; ok || len(tab.samples) != 5 {
+		t.Errorf("table has %d keys, want 5 (no entry without a size): %v", len(tab.samples), tab.samples)
 	}
 }
 
@@ -45,7 +48,7 @@ func TestParseSize(t *testing.T) {
 func TestDraw(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "c.svg")
 	lines := []line{{label: "sortedset", pts: []point{{1000, 10}, {1_000_000, 100}}, style: implStyle["sortedset"]}}
-	if err := draw1(file, "t", lines); err != nil {
+	if err := draw1(file, "t", "cpu", lines); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
