@@ -28,10 +28,29 @@ import (
 
 // The browser tests drive a real headless Chromium: Debian's, at
 // /usr/bin/chromium (apt-get install -y chromium), or the one named by
-// $CHROMIUM. They skip when there is none.
+// $CHROMIUM. They skip when there is none, unless $WEBUI_REQUIRE_BROWSER is
+// set (as CI does), when they fail instead.
+
+const noChromium = "no Chromium found: install Debian's chromium (apt-get install -y chromium) or set $CHROMIUM to a Chromium binary"
+
+// skipWithoutChromium skips the test when there is no Chromium.
+func skipWithoutChromium(t *testing.T) string {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if os.Getenv("WEBUI_REQUIRE_BROWSER") != "" {
+			t.Fatal(noChromium + " ($WEBUI_REQUIRE_BROWSER is set, so this is a failure)")
+		}
+		t.Skip(noChromium)
+	}
+	return path
+}
 
 func chromiumPath() string {
 	if p := os.Getenv("CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			return ""
+		}
 		return p
 	}
 	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
@@ -47,10 +66,7 @@ func chromiumPath() string {
 // ends. Uncaught page exceptions and console errors are collected in *pageErrs.
 func newBrowser(t *testing.T) (context.Context, *pageErrors) {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("no Chromium found: install Debian's chromium (apt-get install -y chromium) or set $CHROMIUM to a Chromium binary")
-	}
+	path := skipWithoutChromium(t)
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -582,9 +598,7 @@ func TestBrowserLiveMemberList(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser end-to-end test skipped in -short mode")
 	}
-	if chromiumPath() == "" {
-		t.Skip("no Chromium found: install Debian's chromium (apt-get install -y chromium) or set $CHROMIUM to a Chromium binary")
-	}
+	skipWithoutChromium(t)
 	start := time.Now()
 	base := startGuildd(t, buildGuildd(t))
 	t.Logf("guildd built and started at %s in %v", base, time.Since(start).Round(time.Millisecond))
