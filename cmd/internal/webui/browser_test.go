@@ -24,6 +24,7 @@ import (
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 )
 
 // The browser tests drive a real headless Chromium: Debian's, at
@@ -845,4 +846,159 @@ func TestBrowserLiveMemberList(t *testing.T) {
 		t.Errorf("page error: %s", e)
 	}
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestMillionRowScrolling checks virtual scrolling over a 1,000,000-row list,
+// taller than a browser can lay out, against a stub gateway whose row i is
+// always member "row i": the page must show exactly the rows around where it
+// is scrolled, keep only those in the DOM, and subscribe to them.
+func TestMillionRowScrolling(t *testing.T) {
+	const size = 1_000_000
+	mux := http.NewServeMux()
+	mux.Handle("GET /", Handler())
+	mux.HandleFunc("GET /guilds", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"guilds":[{"id":"5","name":"Big","member_count":999999}]}`)
+	})
+	mux.HandleFunc("GET /guilds/5", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"id":"5","name":"Big","member_count":999999,"online_count":999999,"size":1000000,"groups":[{"id":"online","count":999999}],"roles":[]}`)
+	})
+	var subscribes sync.Map // ranges (as JSON) -> true
+	mux.HandleFunc("GET /gateway", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		seq := 0
+		for {
+			_, data, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			var sub struct {
+				Op      string   `json:"op"`
+				GuildID string   `json:"guild_id"`
+				Ranges  [][2]int `json:"ranges"`
+			}
+			if err := json.Unmarshal(data, &sub); err != nil || sub.Op != "subscribe" || sub.GuildID != "5" ||
+				len(sub.Ranges) < 1 || len(sub.Ranges) > 3 {
+				t.Errorf("bad subscribe %s", data)
+				return
+			}
+			var ops []map[string]any
+			for _, rg := range sub.Ranges {
+				if rg[0] < 0 || rg[1] < rg[0] || rg[1]-rg[0] >= 300 {
+					t.Errorf("bad range in %s", data)
+					return
+				}
+				var items []map[string]any
+				for i := rg[0]; i <= min(rg[1], size-1); i++ {
+					if i == 0 {
+						items = append(items, map[string]any{"group": map[string]any{"id": "online", "count": size - 1}})
+						continue
+					}
+					items = append(items, map[string]any{"member": map[string]any{
+						"id": fmt.Sprint(1000 + i), "name": fmt.Sprintf("row %d", i), "roles": []string{}, "status": "online"}})
+				}
+				ops = append(ops, map[string]any{"op": "SYNC", "range": rg, "items": items})
+			}
+			subscribes.Store(fmt.Sprint(sub.Ranges), true)
+			seq++
+			msg, _ := json.Marshal(map[string]any{"t": "GUILD_MEMBER_LIST_UPDATE", "seq": seq, "guild_id": "5",
+				"member_count": size - 1, "online_count": size - 1, "size": size,
+				"groups": []map[string]any{{"id": "online", "count": size - 1}}, "ops": ops})
+			if err := c.Write(r.Context(), websocket.MessageText, msg); err != nil {
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	ctx, errs := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+	if err := navigate(ctx, srv.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `!!(window.__memberlist && __memberlist.ready && __memberlist.size === 1000000)`, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// check waits until the rows on screen are known, then checks that they
+	// are consecutive, start at first (if first >= 0), and are the right rows.
+	check := func(what string, first int) []screenRow {
+		t.Helper()
+		if err := waitJS(ctx, `(() => { const rs = __memberlist.rowsOnScreen(); return rs.length > 5 && rs.every(r => r.kind !== 'unknown'); })()`, 10*time.Second); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		rows, err := evalJS[[]screenRow](ctx, `__memberlist.rowsOnScreen()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first >= 0 && rows[0].Index != first {
+			t.Errorf("%s: screen starts at row %d, want %d", what, rows[0].Index, first)
+		}
+		for k, r := range rows {
+			want := fmt.Sprintf("row %d", r.Index)
+			if r.Index != rows[0].Index+k || (r.Index > 0 && (r.Kind != "member" || r.Name != want)) {
+				t.Fatalf("%s: screen row %d is %v (index %d), want %q at index %d", what, k, r, r.Index, want, rows[0].Index+k)
+			}
+		}
+		inDOM, err := evalJS[int](ctx, `__memberlist.rowsInDOM`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inDOM > len(rows)+2*8+2 {
+			t.Errorf("%s: %d rows in the DOM for %d on screen", what, inDOM, len(rows))
+		}
+		return rows
+	}
+	check("top", 0)
+	scrollHeight, err := evalJS[int](ctx, `document.getElementById('scroller').scrollHeight`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scrollHeight > 20_000_000 {
+		t.Errorf("scroll height %d px: taller than browsers lay out", scrollHeight)
+	}
+	t.Logf("%d rows of 40 px on a %d px scrollbar", size, scrollHeight)
+	for _, i := range []int{500_000, 123_457, 999_000} {
+		if _, err := evalJS[any](ctx, fmt.Sprintf(`__memberlist.scrollToIndex(%d)`, i)); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("scrolled to %d", i), i)
+	}
+
+	// The wheel moves row by row even though the scrollbar is scaled: 10
+	// notches of 80 px are 20 rows of 40 px.
+	before := check("before the wheel", -1)[0].Index
+	if _, err := evalJS[any](ctx, `(() => { const s = document.getElementById('scroller'); for (let k = 0; k < 10; k++) s.dispatchEvent(new WheelEvent('wheel', {deltaY: 80, cancelable: true})); })()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, fmt.Sprintf(`__memberlist.view.first === %d`, before+20), 5*time.Second); err != nil {
+		t.Fatalf("after the wheel: %v", err)
+	}
+	check("after the wheel", before+20)
+
+	// Dragging the scrollbar to the end shows the last rows.
+	if _, err := evalJS[any](ctx, `(() => { const s = document.getElementById('scroller'); s.scrollTop = s.scrollHeight; })()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `(() => { const rs = __memberlist.rowsOnScreen(); return rs.length > 0 && rs[rs.length - 1].index === 999999; })()`, 10*time.Second); err != nil {
+		t.Fatalf("scrolled to the end: %v", err)
+	}
+	rows := check("at the end", -1)
+	if last := rows[len(rows)-1].Index; last != size-1 {
+		t.Errorf("at the end the last row on screen is %d, want %d", last, size-1)
+	}
+	n := 0
+	subscribes.Range(func(k, v any) bool { n++; return true })
+	if n < 5 {
+		t.Errorf("the page subscribed to %d range sets while scrolling to 6 places", n)
+	}
+	for _, e := range errs.get() {
+		t.Errorf("page error: %s", e)
+	}
 }
