@@ -1,0 +1,80 @@
+// Command guildload is a load generator for guildd. It creates a guild of N
+// members with concurrent PUTs, blasts presence batches, opens S gateway
+// sessions, drives a churn of R list changes per second, times how long each
+// tracked change takes to reach each session, and finally checks that every
+// session's replicated slots equal GET /guilds/{g}/list.
+//
+// With -spawn it builds and starts its own guildd on a free loopback port
+// with a temporary data dir, restarts it to time the load from disk, and
+// reads the server's memory from /proc. Run it inside the cmd module:
+//
+//	go run -C cmd ./guildload -spawn -members 1000000 -sessions 5000 -rate 1000 -duration 60s
+//
+// Traffic goes only to the -addr given (default 127.0.0.1:8080) or to the
+// spawned server on 127.0.0.1, and every phase stops by itself.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	cfg := defaultConfig()
+	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "guildd to load (ignored with -spawn)")
+	flag.BoolVar(&cfg.Spawn, "spawn", false, "build and start a guildd of our own on a free loopback port with a temp data dir")
+	flag.StringVar(&cfg.Guildd, "guildd", "", "with -spawn: a prebuilt guildd binary instead of building one")
+	flag.Uint64Var(&cfg.Guild, "guild", cfg.Guild, "guild id to create and load")
+	flag.IntVar(&cfg.Members, "members", cfg.Members, "members to create (N)")
+	flag.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent PUTs while creating members")
+	flag.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "gateway sessions (S)")
+	flag.Float64Var(&cfg.Rate, "rate", cfg.Rate, "list changes per second during the churn (R)")
+	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "churn duration")
+	flag.Float64Var(&cfg.HotFrac, "hot", cfg.HotFrac, "fraction of churn changes made to hot (tracked, top-of-list) members")
+	flag.IntVar(&cfg.HotMembers, "hot-members", cfg.HotMembers, "hot members (the Staff group at the top of the list)")
+	flag.IntVar(&cfg.ChurnWorkers, "churn-workers", cfg.ChurnWorkers, "concurrent requests during the churn")
+	flag.DurationVar(&cfg.PresenceDuration, "presence-duration", cfg.PresenceDuration, "length of the presence blast (0 skips it)")
+	flag.IntVar(&cfg.PresenceBatch, "presence-batch", cfg.PresenceBatch, "presences per POST in the blast (<= 10000)")
+	flag.IntVar(&cfg.PresenceWorkers, "presence-workers", cfg.PresenceWorkers, "concurrent POSTs in the blast")
+	flag.DurationVar(&cfg.Progress, "progress", cfg.Progress, "interval of progress lines")
+	flag.BoolVar(&cfg.SkipRestart, "no-restart", false, "with -spawn: do not restart the server to time the load from disk")
+	flag.IntVar(&cfg.PID, "pid", 0, "without -spawn: the server's pid, to read its memory from /proc")
+	flag.Parse()
+
+	raiseNoFile(cfg.Sessions)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg.Out = os.Stdout
+	rep, err := Run(ctx, cfg)
+	if rep != nil {
+		rep.print(os.Stdout, cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "guildload:", err)
+		os.Exit(1)
+	}
+	if !rep.OK() {
+		fmt.Fprintln(os.Stderr, "guildload: FAILED: consistency check or session errors (see report)")
+		os.Exit(1)
+	}
+}
+
+// raiseNoFile lifts the soft open-files limit towards the hard one; each
+// session is a socket here and one in a spawned server (which inherits it).
+func raiseNoFile(sessions int) {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return
+	}
+	if r.Cur < r.Max {
+		r.Cur = r.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+	if need := uint64(sessions) + 1024; r.Cur < need {
+		fmt.Fprintf(os.Stderr, "guildload: warning: open-files limit %d is below %d needed for %d sessions\n", r.Cur, need, sessions)
+	}
+}

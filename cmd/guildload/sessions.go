@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/bucketed/sortedset/cmd/internal/replica"
+	"github.com/bucketed/sortedset/cmd/internal/wire"
+)
+
+// --- tracked ("hot") changes ---
+
+// tracked is one change whose arrival sessions time: a join, rename or
+// presence change of a hot member, whose resulting item (id, name, status)
+// identifies it.
+type tracked struct {
+	seq        uint64
+	slot       int
+	name       string
+	status     string
+	sent       atomic.Int64 // unix nanos, stored just before the HTTP request
+	deliveries atomic.Int64 // sessions that received it
+}
+
+// hotSlot is a hot member: in the top hoisted role, kept non-offline, so every
+// session whose ranges cover the top of the list sees each of its changes.
+// The generator changes a slot only when its previous request has been
+// answered and a cool-down has passed.
+type hotSlot struct {
+	idx     int
+	id      uint64
+	present bool   // generator's view
+	name    string // generator's view
+	status  string // generator's view
+	busy    atomic.Bool
+	freeAt  atomic.Int64
+
+	mu   sync.Mutex
+	hist []*tracked // recent tracked changes, oldest first (at most histLen)
+}
+
+const histLen = 8
+
+func (h *hotSlot) record(t *tracked) {
+	h.mu.Lock()
+	if len(h.hist) == histLen {
+		copy(h.hist, h.hist[1:])
+		h.hist = h.hist[:histLen-1]
+	}
+	h.hist = append(h.hist, t)
+	h.mu.Unlock()
+}
+
+// matches returns the recorded changes whose result is m, oldest first.
+func (h *hotSlot) matches(m *wire.Member) []*tracked {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*tracked
+	for _, t := range h.hist {
+		if t.name == m.Name && t.status == m.Status {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// --- shared decoding of frames ---
+
+// A server update frame is `{"t":"GUILD_MEMBER_LIST_UPDATE","seq":N` followed
+// by a body that the server encodes once per range set and sends to all its
+// sessions. Sessions decode a given body once (a cache keyed by the exact
+// bytes) and each applies it with its own seq. Frames of any other shape are
+// decoded in full.
+var updatePrefix = []byte(`{"t":"` + wire.TypeUpdate + `","seq":`)
+
+// decoded is one decoded body and the tracked changes its items show.
+type decoded struct {
+	u    wire.Update // Seq 0
+	tags []tag
+}
+
+type tag struct {
+	slot  int
+	sync  bool       // from a SYNC (a resync shows the latest state)
+	cands []*tracked // oldest first
+}
+
+type frameCache struct {
+	seed   maphash.Seed
+	shards [64]cacheShard
+	hot    map[uint64]*hotSlot // read-only once sessions start
+	hits   atomic.Int64
+	misses atomic.Int64
+}
+
+type cacheShard struct {
+	mu        sync.Mutex
+	cur, prev map[string]*decoded
+}
+
+func newFrameCache(hot map[uint64]*hotSlot) *frameCache {
+	c := &frameCache{seed: maphash.MakeSeed(), hot: hot}
+	for i := range c.shards {
+		c.shards[i].cur = map[string]*decoded{}
+	}
+	return c
+}
+
+// split returns the seq and body of an update frame, ok false for other shapes.
+func split(frame []byte) (seq int64, body []byte, ok bool) {
+	if !bytes.HasPrefix(frame, updatePrefix) {
+		return 0, nil, false
+	}
+	rest := frame[len(updatePrefix):]
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i == 0 || i >= len(rest) || rest[i] != ',' {
+		return 0, nil, false
+	}
+	seq, err := strconv.ParseInt(string(rest[:i]), 10, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	return seq, rest[i:], true
+}
+
+func (c *frameCache) get(body []byte) (*decoded, error) {
+	sh := &c.shards[maphash.Bytes(c.seed, body)&63]
+	sh.mu.Lock()
+	d := sh.cur[string(body)]
+	if d == nil {
+		d = sh.prev[string(body)]
+	}
+	sh.mu.Unlock()
+	if d != nil {
+		c.hits.Add(1)
+		return d, nil
+	}
+	c.misses.Add(1)
+	full := make([]byte, 0, len(updatePrefix)+len(body)+2)
+	full = append(append(append(full, updatePrefix...), '0'), body...)
+	msg, err := wire.DecodeServer(full)
+	if err != nil {
+		return nil, err
+	}
+	if msg.T != wire.TypeUpdate {
+		return nil, fmt.Errorf("update frame decodes as %q", msg.T)
+	}
+	d = &decoded{u: msg.Update, tags: c.tagsOf(&msg.Update)}
+	sh.mu.Lock()
+	if len(sh.cur) >= 512 {
+		sh.prev, sh.cur = sh.cur, make(map[string]*decoded, 512)
+	}
+	sh.cur[string(body)] = d
+	sh.mu.Unlock()
+	return d, nil
+}
+
+func (c *frameCache) tagsOf(u *wire.Update) []tag {
+	var tags []tag
+	look := func(it *wire.Item, sync bool) {
+		if it == nil || it.Member == nil {
+			return
+		}
+		id, err := wire.ParseID(it.Member.ID)
+		if err != nil {
+			return
+		}
+		h := c.hot[id]
+		if h == nil {
+			return
+		}
+		if cands := h.matches(it.Member); len(cands) > 0 {
+			tags = append(tags, tag{slot: h.idx, sync: sync, cands: cands})
+		}
+	}
+	for i := range u.Ops {
+		op := &u.Ops[i]
+		switch op.Op {
+		case wire.OpInsert, wire.OpUpdate:
+			look(op.Item, false)
+		case wire.OpSync:
+			for j := range op.Items {
+				look(&op.Items[j], true)
+			}
+		}
+	}
+	return tags
+}
+
+// --- sessions ---
+
+type session struct {
+	n      int
+	ranges [][2]int
+	conn   *websocket.Conn
+	done   chan struct{}
+
+	mu       sync.Mutex
+	r        *replica.Replica
+	lastSeen []uint64 // per hot slot: seq of the last tracked change received
+	fail     error    // first protocol error (bad frame, seq gap, ERROR message)
+	closed   error    // read error after the run started
+	frames   int64
+}
+
+type sessionStats struct {
+	frames    atomic.Int64
+	bytes     atomic.Int64
+	lastFrame atomic.Int64 // unix nanos
+	lat       *hist
+	window    atomic.Pointer[hist]
+	failures  atomic.Int64
+	cache     *frameCache
+}
+
+func dialSession(ctx context.Context, addr string, n int, guildID string, ranges [][2]int, hot int) (*session, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(dctx, "ws://"+addr+"/gateway", nil)
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadLimit(64 << 20)
+	s := &session{n: n, ranges: ranges, conn: c, done: make(chan struct{}), r: replica.New(), lastSeen: make([]uint64, hot)}
+	msg := fmt.Sprintf(`{"op":"subscribe","guild_id":%q,"ranges":%s}`, guildID, rangesJSON(ranges))
+	if err := c.Write(dctx, websocket.MessageText, []byte(msg)); err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	return s, nil
+}
+
+func rangesJSON(rs [][2]int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "[%d,%d]", r[0], r[1])
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// readLoop applies every frame to the session's replica and times tracked
+// changes. It ends when the connection does.
+func (s *session) readLoop(cache *frameCache, st *sessionStats, stopping *atomic.Bool) {
+	defer close(s.done)
+	var buf bytes.Buffer
+	for {
+		_, rd, err := s.conn.Reader(context.Background())
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(rd)
+		}
+		if err != nil {
+			if !stopping.Load() {
+				s.mu.Lock()
+				s.closed = err
+				s.mu.Unlock()
+				st.failures.Add(1)
+			}
+			return
+		}
+		now := time.Now()
+		frame := buf.Bytes()
+		st.frames.Add(1)
+		st.bytes.Add(int64(len(frame)))
+		st.lastFrame.Store(now.UnixNano())
+		s.handle(frame, now, cache, st)
+	}
+}
+
+func (s *session) setFail(err error, st *sessionStats) {
+	if s.fail == nil {
+		s.fail = err
+		st.failures.Add(1)
+	}
+}
+
+func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *sessionStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frames++
+	seq, body, ok := split(frame)
+	if !ok {
+		msg, err := wire.DecodeServer(frame)
+		switch {
+		case err != nil:
+			s.setFail(fmt.Errorf("bad frame: %v: %.200s", err, frame), st)
+		case msg.T == wire.TypeError:
+			s.setFail(fmt.Errorf("ERROR message: %s", msg.Message), st)
+		default:
+			if err := s.r.Apply(&msg.Update); err != nil {
+				s.setFail(err, st)
+			}
+		}
+		return
+	}
+	d, err := cache.get(body)
+	if err != nil {
+		s.setFail(fmt.Errorf("bad frame: %v: %.200s", err, frame), st)
+		return
+	}
+	u := d.u
+	u.Seq = seq
+	if err := s.r.Apply(&u); err != nil {
+		s.setFail(err, st)
+		return
+	}
+	for _, t := range d.tags {
+		last := s.lastSeen[t.slot]
+		var pick *tracked
+		for _, c := range t.cands {
+			if c.seq > last {
+				pick = c
+				if !t.sync {
+					break // an op shows the oldest change not yet seen
+				}
+				// a SYNC shows the latest state: take the newest
+			}
+		}
+		if pick == nil {
+			continue
+		}
+		s.lastSeen[t.slot] = pick.seq
+		d := now.Sub(time.Unix(0, pick.sent.Load()))
+		st.lat.add(d)
+		st.window.Load().add(d)
+		pick.deliveries.Add(1)
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// spawned is a guildd process that guildload built and started itself.
+type spawned struct {
+	bin, data, addr, logPath string
+	cmd                      *exec.Cmd
+	exited                   chan error
+}
+
+// buildGuildd compiles cmd/guildd into dir. It must run inside the cmd
+// module (e.g. `go run -C cmd ./guildload`, or the package's tests).
+func buildGuildd(dir string) (string, error) {
+	bin := filepath.Join(dir, "guildd")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/bucketed/sortedset/cmd/guildd")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build guildd (run guildload inside the cmd module, or pass -guildd): %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// start runs the server; it does not wait for it to listen.
+func (s *spawned) start() error {
+	lf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	s.cmd = exec.Command(s.bin, "-addr", s.addr, "-data", s.data)
+	s.cmd.Stdout, s.cmd.Stderr = lf, lf
+	if err := s.cmd.Start(); err != nil {
+		lf.Close()
+		return err
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait(); lf.Close() }()
+	return nil
+}
+
+// stop sends SIGTERM and waits for the exit (SIGKILL after 60 s).
+func (s *spawned) stop() error {
+	if s.cmd == nil {
+		return nil
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		s.cmd = nil
+		return err
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		err := <-s.exited
+		s.cmd = nil
+		return fmt.Errorf("guildd did not stop in 60 s after SIGTERM; killed: %v", err)
+	}
+}
+
+func (s *spawned) pid() int {
+	if s == nil || s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// waitUp polls until fn reports true, the process exits or ctx ends.
+func (s *spawned) waitUp(ctx context.Context, fn func() bool) error {
+	for {
+		if fn() {
+			return nil
+		}
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			return fmt.Errorf("guildd exited: %v (log: %s)", err, s.logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// lastLogLine returns the last line of the server log containing substr.
+func (s *spawned) lastLogLine(substr string) string {
+	f, err := os.Open(s.logPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var last string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), substr) {
+			last = sc.Text()
+		}
+	}
+	return last
+}
+
+// procMem is a process's resident memory from /proc/PID/status.
+type procMem struct {
+	RSS, Anon, File int64 // bytes
+}
+
+func readProcMem(pid int) (procMem, error) {
+	var m procMem
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return m, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			m.RSS = v << 10
+		case "RssAnon:":
+			m.Anon = v << 10
+		case "RssFile:":
+			m.File = v << 10
+		}
+	}
+	return m, nil
+}
