@@ -1,0 +1,51 @@
+# The README's commands. `make test` is what CI runs after installing
+# Chromium; every step prints what it is doing.
+
+GO ?= go
+MODULES := . cmd benchmarks internal/asmgen
+
+.PHONY: demo test fmt vet unit race purego fuzz-replay asm-check bench-smoke
+
+demo:
+	$(GO) run -C cmd ./guildd -demo
+
+test: fmt vet unit race purego fuzz-replay asm-check bench-smoke
+	@echo "== all checks passed"
+
+fmt:
+	@echo "== gofmt"
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
+
+unit:
+	@echo "== go test (library, full property tests)"
+	$(GO) test -count=1 ./...
+
+# The race detector slows the property tests fifteenfold, so the library's
+# race run uses their -short sizes.
+race:
+	@echo "== go test -race -short (library)"
+	$(GO) test -race -short -count=1 ./...
+	@echo "== go test -race (cmd: guildd, guildload, web page)"
+	cd cmd && $(GO) test -race -count=1 -timeout 15m ./...
+
+purego:
+	@echo "== go test -tags purego (library, pure-Go kernels)"
+	$(GO) test -tags purego -count=1 ./...
+
+fuzz-replay:
+	@echo "== fuzz targets: replay the seed corpora"
+	$(GO) test -count=1 -run '^Fuzz' ./...
+	cd cmd && $(GO) test -count=1 -run '^Fuzz' ./...
+
+asm-check:
+	@echo "== regenerate the assembly and compare"
+	$(GO) generate ./...
+	@git diff --exit-code -- '*.s' 'bucket_stub_amd64.go' || { echo "generated assembly differs from the committed one"; exit 1; }
+
+bench-smoke:
+	@echo "== benchmarks compile and run once"
+	$(GO) test -run '^$$' -bench 'n=1k/' -benchtime 1x ./...
+	cd benchmarks && $(GO) test -run '^$$' -bench 'n=1k/' -benchtime 1x ./...
