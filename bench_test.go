@@ -351,7 +351,8 @@ func BenchmarkMemory(b *testing.B) {
 					s.Add(fresh)
 				}
 				b.ReportMetric(float64(heapAfter()-before)/float64(n), "B/item")
-				runtime.KeepAlive(s)
+				st := s.Stats()
+				b.ReportMetric(float64(st.Len)/float64(st.Buckets), "items/bucket")
 				runtime.KeepAlive(c)
 			}
 		})
@@ -366,7 +367,8 @@ func BenchmarkMemory(b *testing.B) {
 					s.add(fresh)
 				}
 				b.ReportMetric(float64(heapAfter()-before)/float64(n), "B/item")
-				runtime.KeepAlive(s)
+				st := s.Stats()
+				b.ReportMetric(float64(st.Len)/float64(st.Buckets), "items/bucket")
 				runtime.KeepAlive(c)
 			}
 		})

@@ -315,35 +315,46 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 }
 
 // split makes room for an insert at position pos of the full bucket b and
-// returns where the insert goes. An insert at either end starts a new empty
-// bucket there, so runs of ascending or descending inserts fill whole buckets
-// instead of leaving a trail of half-full ones; any other splits in half.
+// returns where the insert goes. An insert past the end starts a new bucket;
+// any other splits the bucket at the insert position, with the new item at the
+// end of the left part, so that a run of ascending inserts goes on appending
+// instead of moving half a bucket each time. The split point is kept B/8 from
+// either end (but for an insert at the very front, which leaves the new item a
+// bucket of its own): every split then needs B/8 inserts before the next, which
+// keeps the bucket count below 8n/B.
 func (s *Set[T]) split(b, pos int) (int, int) {
 	full := s.buckets[b]
-	switch pos {
-	case len(full.items):
-		s.insertBucket(b+1, bucket[T]{owner: s.owner}, full.items[len(full.items)-1], full.keys)
+	n := len(full.items)
+	if pos == n {
+		s.insertBucket(b+1, bucket[T]{owner: s.owner}, full.items[n-1], full.keys)
 		return b + 1, 0
-	case 0:
-		s.insertBucket(b, bucket[T]{owner: s.owner}, full.items[0], full.keys)
-		return b, 0
 	}
-	mid := len(full.items) / 2
+	at := 0
+	if pos > 0 {
+		edge := s.bucketSize / 8
+		at = min(max(pos, edge), n-edge)
+	}
 	room := headroom(s.bucketSize)
-	left := bucket[T]{items: cloneWithRoom(full.items[:mid], room), owner: s.owner}
-	right := bucket[T]{items: cloneWithRoom(full.items[mid:], room), owner: s.owner}
+	left := bucket[T]{items: cloneWithRoom(full.items[:at], room), owner: s.owner}
+	right := bucket[T]{items: cloneWithRoom(full.items[at:], room), owner: s.owner}
 	if s.key != nil {
-		left.keys = cloneWithRoom(full.keys[:mid], room)
-		right.keys = cloneWithRoom(full.keys[mid:], room)
-		s.fkeys[b] = left.keys[mid-1]
+		left.keys = cloneWithRoom(full.keys[:at], room)
+		right.keys = cloneWithRoom(full.keys[at:], room)
 	}
 	s.buckets[b] = left
-	s.fences[b] = left.items[mid-1]
-	s.insertBucket(b+1, right, full.items[len(full.items)-1], full.keys)
-	if pos <= mid {
+	if at > 0 {
+		// With at == 0 the left part is empty until the insert that follows
+		// gives it its fence.
+		s.fences[b] = left.items[at-1]
+		if s.key != nil {
+			s.fkeys[b] = left.keys[at-1]
+		}
+	}
+	s.insertBucket(b+1, right, full.items[n-1], full.keys)
+	if pos <= at {
 		return b, pos
 	}
-	return b + 1, pos - mid
+	return b + 1, pos - at
 }
 
 // insertBucket inserts bk at bucket index b with the given fence (and the
