@@ -302,6 +302,7 @@ func draw1(file, title, cpu string, lines []line) error {
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.ThumbnailWidth = vg.Points(24)
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(12), -vg.Points(4)
 	for _, l := range lines {
 		xys := make(plotter.XYs, len(l.pts))
 		for i, pt := range l.pts {
@@ -345,10 +346,12 @@ func sizeLabel(n int) string {
 }
 
 // timeTicks labels the powers of ten of the ns/op axis as 10ns, 1µs, 1ms,
-// with unlabelled minor ticks at 2..9 times each.
+// with minor ticks at 2..9 times each; 2 and 5 are labelled too when the
+// axis spans less than three decades.
 type timeTicks struct{}
 
 func (timeTicks) Ticks(min, max float64) []plot.Tick {
+	narrow := max/min < 1000
 	var ticks []plot.Tick
 	for dec := math.Pow(10, math.Floor(math.Log10(min))); dec <= max; dec *= 10 {
 		for m := 1.0; m < 10; m++ {
@@ -357,7 +360,7 @@ func (timeTicks) Ticks(min, max float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if m == 1 {
+			if m == 1 || narrow && (m == 2 || m == 5) {
 				t.Label = timeLabel(v)
 			}
 			ticks = append(ticks, t)
