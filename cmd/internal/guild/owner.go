@@ -28,7 +28,11 @@ const (
 	inboxSize    = 4096
 	batchMax     = 1024                   // commands applied between two flushes
 	countsPeriod = 250 * time.Millisecond // counts-only updates at most this often
-	busyWait     = 2 * time.Second
+	// flushEvery coalesces: a range set gets at most one update frame per
+	// period, however many changes hit it. It bounds frames per second per
+	// session (and so the writers' CPU) at the price of up to this much delay.
+	flushEvery = 20 * time.Millisecond
+	busyWait   = 2 * time.Second
 )
 
 // Owner is the goroutine that owns one guild's List: every read and write
@@ -42,8 +46,9 @@ type Owner struct {
 	done    chan struct{}
 	metrics *Metrics
 
-	subs map[*Session]*sub
-	sets map[string]*rangeSet
+	subs    map[*Session]*sub
+	sets    map[string]*rangeSet
+	version uint64 // bumped by every list change: resync bodies are cached per version
 }
 
 type sub struct {
@@ -62,6 +67,9 @@ type rangeSet struct {
 	dirty    bool // counts changed since the last frame
 	lastSent time.Time
 	width    int
+
+	resyncBody []byte // INVALIDATE + SYNC of the ranges at resyncVer, shared by
+	resyncVer  uint64 // all sessions of the set that overflow at that version
 }
 
 // NewOwner starts the goroutine for list.
@@ -109,6 +117,10 @@ func (o *Owner) run() {
 	defer close(o.done)
 	tick := time.NewTicker(countsPeriod)
 	defer tick.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	var last time.Time
 	for {
 		select {
 		case fn := <-o.inbox:
@@ -122,7 +134,17 @@ func (o *Owner) run() {
 					break drain
 				}
 			}
+			if wait := flushEvery - time.Since(last); wait <= 0 {
+				o.flush(false)
+				last = time.Now()
+			} else if !armed {
+				timer.Reset(wait)
+				armed = true
+			}
+		case <-timer.C:
+			armed = false
 			o.flush(false)
+			last = time.Now()
 		case <-tick.C:
 			o.flush(true)
 		case <-o.quit:
@@ -206,8 +228,12 @@ func (o *Owner) encode(ops []wire.Op) []byte {
 	return b
 }
 
-// resync is INVALIDATE + SYNC of every range of rs.
+// resync is INVALIDATE + SYNC of every range of rs, encoded once per list
+// version: when many sessions fall behind together they share it.
 func (o *Owner) resync(rs *rangeSet) []byte {
+	if rs.resyncBody != nil && rs.resyncVer == o.version {
+		return rs.resyncBody
+	}
 	var ops []wire.Op
 	for _, r := range rs.ranges {
 		ops = append(ops, wire.Op{Op: wire.OpInvalidate, Range: r})
@@ -215,7 +241,8 @@ func (o *Owner) resync(rs *rangeSet) []byte {
 	for _, r := range rs.ranges {
 		ops = append(ops, o.syncOp(r))
 	}
-	return o.encode(ops)
+	rs.resyncBody, rs.resyncVer = o.encode(ops), o.version
+	return rs.resyncBody
 }
 
 // send queues body to x's session; on overflow the session gets a resync.
@@ -281,6 +308,7 @@ func (o *Owner) item(i int) *wire.Item {
 // items pushed past b are deleted at b+1. Called with the list already
 // changed; size and items are those after the change.
 func (o *Owner) Inserted(i, k int) {
+	o.version++
 	newL := o.list.Size()
 	oldL := newL - k
 	for _, rs := range o.sets {
@@ -307,6 +335,7 @@ func (o *Owner) Inserted(i, k int) {
 // from s = max(a, i) leave the range (deleted, or shifted below a), and the m
 // items that moved up into the range's end are inserted there.
 func (o *Owner) Deleted(i, k int) {
+	o.version++
 	newL := o.list.Size()
 	oldL := newL + k
 	for _, rs := range o.sets {
@@ -330,6 +359,7 @@ func (o *Owner) Deleted(i, k int) {
 
 // Updated sends UPDATE i to the range sets that contain i.
 func (o *Owner) Updated(i int) {
+	o.version++
 	for _, rs := range o.sets {
 		rs.dirty = true
 		for _, r := range rs.ranges {
@@ -342,6 +372,7 @@ func (o *Owner) Updated(i int) {
 
 // Reset makes every range set resynchronise at the next flush.
 func (o *Owner) Reset() {
+	o.version++
 	for _, rs := range o.sets {
 		rs.ops, rs.full = nil, true
 	}
