@@ -30,6 +30,7 @@ type job struct {
 
 type churnStats struct {
 	sent, applied, httpErr, behind atomic.Int64
+	reqLat                         hist     // HTTP round trips of churn requests
 	kinds                          sync.Map // kind -> *atomic.Int64
 }
 
@@ -44,7 +45,9 @@ func (c *churnStats) kind(k string, n int64) {
 func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStats) error {
 	cfg := r.cfg
 	cs := &churnStats{}
-	jobs := make(chan *job, 10_000)
+	// A queue no longer than the pool: changes the pool cannot take now are
+	// counted as behind rather than queued, so the clock stays honest.
+	jobs := make(chan *job, cfg.ChurnWorkers)
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.ChurnWorkers; w++ {
 		wg.Add(1)
@@ -65,8 +68,9 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 		fps := float64(f-lastFrames) / now.Sub(lastT).Seconds()
 		lastFrames, lastT = f, now
 		w := st.window.Swap(&hist{})
-		return fmt.Sprintf("t=%.0fs sent %.0f/s applied %.0f/s (errors %d, behind %d) | frames %.0f/s | delivery p50 %v p99 %v max %v (%d samples) | session failures %d",
-			el, float64(cs.sent.Load())/el, float64(cs.applied.Load())/el, cs.httpErr.Load(), cs.behind.Load(), fps,
+		return fmt.Sprintf("t=%.0fs sent %.0f/s applied %.0f/s (errors %d, behind %d, request p50 %v p99 %v) | frames %.0f/s | delivery p50 %v p99 %v max %v (%d samples) | session failures %d",
+			el, float64(cs.sent.Load())/el, float64(cs.applied.Load())/el, cs.httpErr.Load(), cs.behind.Load(),
+			cs.reqLat.quantile(0.5), cs.reqLat.quantile(0.99), fps,
 			w.quantile(0.5), w.quantile(0.99), w.maximum(), w.count(), st.failures.Load())
 	})
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -80,14 +84,11 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 		var batch []presence
 		var bjob job
 		emit := func(j *job) {
-			cs.sent.Add(int64(j.changes))
 			select {
 			case jobs <- j:
+				cs.sent.Add(int64(j.changes))
 			default:
-				cs.behind.Add(int64(j.changes))
-				for _, h := range j.slots {
-					h.busy.Store(false)
-				}
+				r.dropJob(j, cs)
 			}
 		}
 		for ; due > 0; due-- {
@@ -161,11 +162,21 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 		}
 	}
 	tick.Stop()
+	for drained := false; !drained; { // what the pool has not started is not sent
+		select {
+		case j := <-jobs:
+			cs.sent.Add(-int64(j.changes))
+			r.dropJob(j, cs)
+		default:
+			drained = true
+		}
+	}
 	close(jobs)
 	wg.Wait()
 	r.rep.ChurnTime = time.Since(t0)
 	r.rep.ChangesSent, r.rep.ChangesApplied = cs.sent.Load(), cs.applied.Load()
 	r.rep.HTTPErrors, r.rep.Behind = cs.httpErr.Load(), cs.behind.Load()
+	r.rep.ReqP50, r.rep.ReqP99 = cs.reqLat.quantile(0.5), cs.reqLat.quantile(0.99)
 	cs.kinds.Range(func(k, v any) bool {
 		r.rep.ChangeKinds[k.(string)] = v.(*atomic.Int64).Load()
 		return true
@@ -219,6 +230,16 @@ func (r *runner) pickHot(rng *rand.Rand, now time.Time) *hotSlot {
 	return nil
 }
 
+// dropJob gives up on a change the pool could not take. Its model update
+// stays (the model is a guide for the generator, not the truth the check
+// uses); a dropped hot change is never stamped, so it is not timed.
+func (r *runner) dropJob(j *job, cs *churnStats) {
+	cs.behind.Add(int64(j.changes))
+	for _, h := range j.slots {
+		h.busy.Store(false)
+	}
+}
+
 func (r *runner) doJob(ctx context.Context, j *job, cs *churnStats) {
 	now := time.Now().UnixNano()
 	for _, t := range j.track {
@@ -230,6 +251,7 @@ func (r *runner) doJob(ctx context.Context, j *job, cs *churnStats) {
 		out = &res
 	}
 	code, err := r.api.do(ctx, j.method, j.path, j.body, out)
+	cs.reqLat.add(time.Since(time.Unix(0, now)))
 	switch {
 	case err != nil || (code != 200 && code != 404):
 		cs.httpErr.Add(1)

@@ -81,8 +81,8 @@ func (rep *Report) print(w io.Writer, cfg Config) {
 			kinds = append(kinds, k)
 		}
 		sort.Strings(kinds)
-		fmt.Fprintf(w, "churn: %d changes sent, %d applied in %v; HTTP errors %d; dropped (request pool full) %d\n",
-			rep.ChangesSent, rep.ChangesApplied, rep.ChurnTime.Round(time.Millisecond), rep.HTTPErrors, rep.Behind)
+		fmt.Fprintf(w, "churn: %d changes sent, %d applied in %v; HTTP errors %d; not sent (request pool busy) %d; request round trip p50 %v p99 %v\n",
+			rep.ChangesSent, rep.ChangesApplied, rep.ChurnTime.Round(time.Millisecond), rep.HTTPErrors, rep.Behind, rep.ReqP50, rep.ReqP99)
 		for _, k := range kinds {
 			fmt.Fprintf(w, "  %-12s %d\n", k, rep.ChangeKinds[k])
 		}

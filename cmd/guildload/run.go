@@ -63,6 +63,7 @@ type Report struct {
 	ChangesSent, ChangesApplied      int64
 	ChangeKinds                      map[string]int64
 	HTTPErrors, Behind               int64
+	ReqP50, ReqP99                   time.Duration
 	Tracked, Deliveries, TopSessions int64
 	Lat                              *hist
 	Frames, FrameBytes               int64
