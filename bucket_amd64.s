@@ -344,7 +344,7 @@ TEXT ·lowerBoundInt64AVX512(SB), NOSPLIT, $0-40
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
-	CMPQ    CX, $0x10
+	CMPQ    CX, $0x20
 	JLE     count
 	MOVQ    CX, SI
 	SHRQ    $0x01, SI
@@ -399,7 +399,7 @@ TEXT ·lowerBoundUint64AVX512(SB), NOSPLIT, $0-40
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
-	CMPQ    CX, $0x10
+	CMPQ    CX, $0x20
 	JLE     count
 	MOVQ    CX, SI
 	SHRQ    $0x01, SI
@@ -454,7 +454,7 @@ TEXT ·lowerBoundInt32AVX512(SB), NOSPLIT, $0-40
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
-	CMPQ    CX, $0x20
+	CMPQ    CX, $0x40
 	JLE     count
 	MOVQ    CX, SI
 	SHRQ    $0x01, SI
@@ -509,7 +509,7 @@ TEXT ·lowerBoundUint32AVX512(SB), NOSPLIT, $0-40
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
-	CMPQ    CX, $0x20
+	CMPQ    CX, $0x40
 	JLE     count
 	MOVQ    CX, SI
 	SHRQ    $0x01, SI
@@ -568,7 +568,7 @@ TEXT ·lowerBoundFloat64AVX512(SB), NOSPLIT, $0-40
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
-	CMPQ  CX, $0x10
+	CMPQ  CX, $0x20
 	JLE   count
 	MOVQ  CX, BX
 	SHRQ  $0x01, BX

@@ -17,17 +17,29 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// block is the largest run the SIMD count covers, in elements. It was chosen
-// by measurement (see kernel_bench_test.go in the repository root).
+// The SIMD count covers a block of at most -vectors registers' worth of
+// keys: 16 int64 or 32 int32 keys for AVX2, 32 int64 or 64 int32 keys for
+// AVX-512. Measured on int64 blocks of 4..128 keys (the -blocks mode with
+// the throwaway BenchmarkBlockSize, 2-core Zen VM, -count 6), four compares
+// beat both fewer (more dependent loads in the narrowing) and more (the
+// count dominates): AVX2 geomean 29-31 ns at 8-16 keys vs 47-79 ns at
+// 32-128; AVX-512 22 ns at 32 keys vs 28-41 ns at 8 or 64-128.
 var (
-	block64 = flag.Int("block64", 16, "SIMD block size in elements for 64-bit keys")
-	block32 = flag.Int("block32", 32, "SIMD block size in elements for 32-bit keys")
+	vectors = flag.Int("vectors", 4, "SIMD block size in registers")
+	// -blocks 8,16,32,64 writes only int64 kernels, one per block size in
+	// keys, named lowerBoundInt64<ISA>B<size>: a throwaway file for choosing
+	// the block size by benchmark, never committed.
+	blocks     = flag.String("blocks", "", "measurement mode: comma-separated block sizes in keys")
+	fixedBlock int
+	suffix     string
 )
 
 type order int
@@ -77,6 +89,19 @@ func main() {
 		DATA(i, U64(0))
 	}
 
+	if *blocks != "" {
+		for _, b := range strings.Split(*blocks, ",") {
+			n, err := strconv.Atoi(b)
+			if err != nil {
+				panic(err)
+			}
+			fixedBlock, suffix = n, "B"+b
+			avx2(elems[0], maskTable)
+			avx512(elems[0])
+		}
+		Generate()
+		return
+	}
 	for _, e := range elems {
 		avx2(e, maskTable)
 	}
@@ -86,11 +111,12 @@ func main() {
 	Generate()
 }
 
-func blockSize(e elem) int {
-	if e.size == 8 {
-		return *block64
+// blockSize is the block in keys for e's kernel on a register of regBytes.
+func blockSize(e elem, regBytes int) int {
+	if fixedBlock > 0 {
+		return fixedBlock
 	}
-	return *block32
+	return *vectors * regBytes / e.size
 }
 
 // prologue declares the function and narrows [base, base+n) to at most
@@ -98,8 +124,8 @@ func blockSize(e elem) int {
 // slice pointer, base, n and the probe (a GP register, or an XMM register
 // for floats). Floats return 0 early for a NaN probe: nothing is less than
 // NaN in cmp.Compare order.
-func prologue(e elem, isa string) (ptr, base, n reg.GPVirtual, x reg.Register) {
-	TEXT(fmt.Sprintf("lowerBound%s%s", e.name, isa), NOSPLIT, fmt.Sprintf("func(s []%s, x %s) int", e.typ, e.typ))
+func prologue(e elem, isa string, regBytes int) (ptr, base, n reg.GPVirtual, x reg.Register) {
+	TEXT(fmt.Sprintf("lowerBound%s%s%s", e.name, isa, suffix), NOSPLIT, fmt.Sprintf("func(s []%s, x %s) int", e.typ, e.typ))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("lowerBound%s%s returns the number of elements of the sorted s that are less than x.", e.name, isa))
 	ptr, n = GP64(), GP64()
@@ -125,7 +151,7 @@ func prologue(e elem, isa string) (ptr, base, n reg.GPVirtual, x reg.Register) {
 
 	Comment("Branchless binary search down to one block: base += half when s[base+half-1] < x.")
 	Label("narrow")
-	CMPQ(n, Imm(uint64(blockSize(e))))
+	CMPQ(n, Imm(uint64(blockSize(e, regBytes))))
 	JLE(LabelRef("count"))
 	half, mid := GP64(), GP64()
 	MOVQ(n, half)
@@ -171,7 +197,7 @@ func epilogue(base reg.GPVirtual) {
 // YMM compare, VMOVMSKPD/PS and POPCNT to count. AVX2 has no unsigned
 // compare, so unsigned keys flip their sign bit on both sides.
 func avx2(e elem, maskTable Mem) {
-	ptr, base, n, x := prologue(e, "AVX2")
+	ptr, base, n, x := prologue(e, "AVX2", 32)
 	lanes := 32 / e.size
 
 	xv, flip := YMM(), YMM()
@@ -279,7 +305,7 @@ func avx2(e elem, maskTable Mem) {
 // tail is a zero-masked load under a BZHI-made mask. It needs AVX512F, BMI2
 // and POPCNT, and nothing from VL, BW or DQ.
 func avx512(e elem) {
-	ptr, base, n, x := prologue(e, "AVX512")
+	ptr, base, n, x := prologue(e, "AVX512", 64)
 	lanes := 64 / e.size
 
 	xv := ZMM()
