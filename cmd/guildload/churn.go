@@ -42,9 +42,11 @@ func (c *churnStats) kind(k string, n int64) {
 // churn drives cfg.Rate list changes per second for cfg.Duration, open loop:
 // changes are generated on a clock, not when replies come back, and those the
 // request pool cannot take at once are counted as "behind" and dropped.
-func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStats) error {
+func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStats, rate float64, dur time.Duration, lat *hist, main bool) (phase, error) {
 	cfg := r.cfg
 	cs := &churnStats{}
+	st.lat.Store(lat)
+	framesAtStart := st.frames.Load()
 	// A queue no longer than the pool: changes the pool cannot take now are
 	// counted as behind rather than queued, so the clock stays honest.
 	jobs := make(chan *job, cfg.ChurnWorkers)
@@ -61,7 +63,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 	t0 := time.Now()
 	var lastFrames int64
 	lastT := t0
-	r.setPhase("churn", func() string {
+	r.setPhase(fmt.Sprintf("churn %.0f/s", rate), func() string {
 		now := time.Now()
 		el := now.Sub(t0).Seconds()
 		f := st.frames.Load()
@@ -74,13 +76,12 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 			w.quantile(0.5), w.quantile(0.99), w.maximum(), w.count(), st.failures.Load())
 	})
 	rng := rand.New(rand.NewPCG(7, 7))
-	var seq uint64
 	var generated int64
 	tick := time.NewTicker(5 * time.Millisecond)
-	end := t0.Add(cfg.Duration)
+	end := t0.Add(dur)
 	var all []*tracked
 	for now := t0; now.Before(end) && ctx.Err() == nil; now = <-tick.C {
-		due := int64(cfg.Rate*now.Sub(t0).Seconds()) - generated
+		due := int64(rate*now.Sub(t0).Seconds()) - generated
 		var batch []presence
 		var bjob job
 		emit := func(j *job) {
@@ -95,7 +96,8 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 			generated++
 			if rng.Float64() < cfg.HotFrac {
 				if h := r.pickHot(rng, now); h != nil {
-					seq++
+					r.seq++
+					seq := r.seq
 					t := &tracked{seq: seq, slot: h.idx}
 					h.busy.Store(true)
 					switch x := rng.Float64(); {
@@ -173,17 +175,21 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 	}
 	close(jobs)
 	wg.Wait()
-	r.rep.ChurnTime = time.Since(t0)
-	r.rep.ChangesSent, r.rep.ChangesApplied = cs.sent.Load(), cs.applied.Load()
-	r.rep.HTTPErrors, r.rep.Behind = cs.httpErr.Load(), cs.behind.Load()
-	r.rep.ReqP50, r.rep.ReqP99 = cs.reqLat.quantile(0.5), cs.reqLat.quantile(0.99)
-	cs.kinds.Range(func(k, v any) bool {
-		r.rep.ChangeKinds[k.(string)] = v.(*atomic.Int64).Load()
-		return true
-	})
-	r.logf("churn: %d changes sent, %d applied in %v (%.0f/s); %d HTTP errors, %d dropped because the request pool was full",
-		cs.sent.Load(), cs.applied.Load(), r.rep.ChurnTime.Round(time.Millisecond),
-		float64(cs.applied.Load())/r.rep.ChurnTime.Seconds(), cs.httpErr.Load(), cs.behind.Load())
+	el := time.Since(t0)
+	ph := phase{Rate: rate, Time: el, Sent: cs.sent.Load(), Applied: cs.applied.Load(), Behind: cs.behind.Load(),
+		HTTPErrors: cs.httpErr.Load(), ReqP50: cs.reqLat.quantile(0.5), ReqP99: cs.reqLat.quantile(0.99)}
+	if main {
+		r.rep.ChurnTime = el
+		r.rep.ChangesSent, r.rep.ChangesApplied = ph.Sent, ph.Applied
+		r.rep.HTTPErrors, r.rep.Behind = ph.HTTPErrors, ph.Behind
+		r.rep.ReqP50, r.rep.ReqP99 = ph.ReqP50, ph.ReqP99
+		cs.kinds.Range(func(k, v any) bool {
+			r.rep.ChangeKinds[k.(string)] = v.(*atomic.Int64).Load()
+			return true
+		})
+	}
+	r.logf("churn %.0f/s: %d changes sent, %d applied in %v (%.0f/s); %d HTTP errors, %d not sent because the request pool was busy",
+		rate, ph.Sent, ph.Applied, el.Round(time.Millisecond), float64(ph.Applied)/el.Seconds(), ph.HTTPErrors, ph.Behind)
 
 	// quiescence: no frame for a second
 	r.setPhase("quiesce", func() string {
@@ -192,6 +198,11 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 	q0 := time.Now()
 	for time.Since(time.Unix(0, st.lastFrame.Load())) < time.Second && time.Since(q0) < r.cfg.Quiesce {
 		time.Sleep(50 * time.Millisecond)
+	}
+	ph.FramesPerSec = float64(st.frames.Load()-framesAtStart) / time.Since(t0).Seconds()
+	ph.P50, ph.P99, ph.Max, ph.Samples = lat.quantile(0.5), lat.quantile(0.99), lat.maximum(), lat.count()
+	if !main {
+		return ph, nil
 	}
 	r.rep.Quiet = time.Since(q0)
 	for _, t := range all {
@@ -209,7 +220,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 	if st.cache != nil {
 		r.rep.DecodeHits, r.rep.DecodeMisses = st.cache.hits.Load(), st.cache.misses.Load()
 	}
-	return nil
+	return ph, nil
 }
 
 func (r *runner) memberPath(id uint64) string {
@@ -278,7 +289,7 @@ type listReply struct {
 	Items []wire.Item `json:"items"`
 }
 
-func (r *runner) check(ctx context.Context, sessions []*session, st *sessionStats) {
+func (r *runner) check(ctx context.Context, sessions []*session, st *sessionStats) (checked, mismatches int) {
 	r.setPhase("check", func() string { return "comparing sessions with GET /list" })
 	bad := sessions
 	var samples []string
@@ -299,7 +310,9 @@ func (r *runner) check(ctx context.Context, sessions []*session, st *sessionStat
 		}
 		bad = next
 	}
-	r.rep.Checked, r.rep.Mismatches, r.rep.MismatchSamples = len(sessions), len(bad), samples
+	r.rep.Checked = len(sessions)
+	r.rep.Mismatches += len(bad)
+	r.rep.MismatchSamples = append(r.rep.MismatchSamples, samples...)
 	r.rep.SessionFailures = st.failures.Load()
 	for _, s := range sessions {
 		s.mu.Lock()
@@ -313,6 +326,7 @@ func (r *runner) check(ctx context.Context, sessions []*session, st *sessionStat
 	} else {
 		r.logf("check: %d of %d sessions MISMATCH, e.g. %s", len(bad), len(sessions), strings.Join(samples, "; "))
 	}
+	return len(sessions), len(bad)
 }
 
 func (r *runner) mismatch(ctx context.Context, s *session, lists map[[2]int]*listReply) string {

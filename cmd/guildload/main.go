@@ -20,7 +20,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -43,7 +46,17 @@ func main() {
 	flag.DurationVar(&cfg.Progress, "progress", cfg.Progress, "interval of progress lines")
 	flag.BoolVar(&cfg.SkipRestart, "no-restart", false, "with -spawn: do not restart the server to time the load from disk")
 	flag.IntVar(&cfg.PID, "pid", 0, "without -spawn: the server's pid, to read its memory from /proc")
+	sweep := flag.String("sweep", "", "comma-separated churn rates to run (each for -sweep-duration, each checked) before the main -rate phase")
+	flag.DurationVar(&cfg.SweepDuration, "sweep-duration", 20*time.Second, "duration of each -sweep phase")
 	flag.Parse()
+	for _, f := range strings.FieldsFunc(*sweep, func(r rune) bool { return r == ',' }) {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(os.Stderr, "guildload: bad -sweep rate %q\n", f)
+			os.Exit(2)
+		}
+		cfg.SweepRates = append(cfg.SweepRates, v)
+	}
 
 	raiseNoFile(cfg.Sessions)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -75,6 +75,15 @@ func (rep *Report) print(w io.Writer, cfg Config) {
 		row("delivery latency p99.9 / max", fmt.Sprintf("%v / %v", rep.Lat.quantile(0.999), rep.Lat.maximum()), "", nil)
 	}
 	fmt.Fprintln(w)
+	if len(rep.Sweep) > 1 {
+		fmt.Fprintf(w, "%-10s %-10s %-10s %-10s %-10s %-10s %-9s %-12s %-10s %s\n", "rate", "applied/s", "not sent", "p50", "p99", "max", "samples", "frames/s", "req p99", "check")
+		for _, p := range rep.Sweep {
+			fmt.Fprintf(w, "%-10.0f %-10.0f %-10d %-10v %-10v %-10v %-9d %-12.0f %-10v %d/%d ok\n", p.Rate, perSec(p.Applied, p.Time), p.Behind,
+				p.P50.Round(100*time.Microsecond), p.P99.Round(100*time.Microsecond), p.Max.Round(time.Millisecond), p.Samples, p.FramesPerSec,
+				p.ReqP99.Round(time.Millisecond), p.Checked-p.Mismatches, p.Checked)
+		}
+		fmt.Fprintln(w)
+	}
 	if rep.ChurnTime > 0 {
 		kinds := make([]string, 0, len(rep.ChangeKinds))
 		for k := range rep.ChangeKinds {

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +38,8 @@ type Config struct {
 	SkipRestart      bool
 	PID              int
 	Quiesce          time.Duration // longest wait for sessions to go quiet (default 60 s)
+	SweepRates       []float64     // churn phases run before the main one, each checked
+	SweepDuration    time.Duration
 	Out              io.Writer
 }
 
@@ -75,6 +76,20 @@ type Report struct {
 	Quiet                            time.Duration
 	QueueDrops, OpsSent              int64
 	Command                          string
+	Sweep                            []phase // every churn phase, the main one last
+}
+
+// phase is one churn phase at one rate.
+type phase struct {
+	Rate                float64
+	Time                time.Duration
+	Sent, Applied       int64
+	Behind, HTTPErrors  int64
+	P50, P99, Max       time.Duration
+	Samples             int64
+	ReqP50, ReqP99      time.Duration
+	FramesPerSec        float64
+	Checked, Mismatches int
 }
 
 // OK reports whether the consistency checks passed.
@@ -92,6 +107,7 @@ type runner struct {
 	rep   *Report
 	m     *model
 	hot   []*hotSlot
+	seq   uint64 // of the last tracked change
 	phase atomic.Pointer[string]
 	prog  atomic.Pointer[func() string]
 }
@@ -245,8 +261,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	if pid := r.serverPID(); pid != 0 {
-		time.Sleep(2 * time.Second) // let the load's garbage be collected and returned
-		runtime.GC()
+		time.Sleep(2 * time.Second) // the server's GC and scavenger settle after the load
 		r.rep.MemAfterLoad, _ = readProcMem(pid)
 	}
 	if err := r.presenceBlast(ctx); err != nil {
@@ -265,10 +280,20 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.churn(ctx, sessions, stats); err != nil {
+	for _, rate := range cfg.SweepRates {
+		ph, err := r.churn(ctx, sessions, stats, rate, cfg.SweepDuration, &hist{}, false)
+		if err != nil {
+			return err
+		}
+		ph.Checked, ph.Mismatches = r.check(ctx, sessions, stats)
+		r.rep.Sweep = append(r.rep.Sweep, ph)
+	}
+	ph, err := r.churn(ctx, sessions, stats, cfg.Rate, cfg.Duration, r.rep.Lat, true)
+	if err != nil {
 		return err
 	}
-	r.check(ctx, sessions, stats)
+	ph.Checked, ph.Mismatches = r.check(ctx, sessions, stats)
+	r.rep.Sweep = append(r.rep.Sweep, ph)
 	if pid := r.serverPID(); pid != 0 {
 		r.rep.MemEnd, _ = readProcMem(pid)
 	}
@@ -578,7 +603,8 @@ func (r *runner) rangeSets(size int) [][][2]int {
 func (r *runner) openSessions(ctx context.Context) ([]*session, *sessionStats, *atomic.Bool, error) {
 	cfg := r.cfg
 	stopping := new(atomic.Bool)
-	stats := &sessionStats{lat: r.rep.Lat}
+	stats := &sessionStats{}
+	stats.lat.Store(&hist{})
 	stats.window.Store(&hist{})
 	g, err := r.guild(ctx)
 	if err != nil {

@@ -218,8 +218,8 @@ type session struct {
 type sessionStats struct {
 	frames    atomic.Int64
 	bytes     atomic.Int64
-	lastFrame atomic.Int64 // unix nanos
-	lat       *hist
+	lastFrame atomic.Int64         // unix nanos
+	lat       atomic.Pointer[hist] // the current churn phase's
 	window    atomic.Pointer[hist]
 	failures  atomic.Int64
 	cache     *frameCache
@@ -338,7 +338,7 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 		}
 		s.lastSeen[t.slot] = pick.seq
 		d := now.Sub(time.Unix(0, pick.sent.Load()))
-		st.lat.add(d)
+		st.lat.Load().add(d)
 		st.window.Load().add(d)
 		pick.deliveries.Add(1)
 	}
