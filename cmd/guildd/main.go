@@ -26,6 +26,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -42,7 +43,11 @@ func main() {
 	data := flag.String("data", "guildd-data", "data directory")
 	demo := flag.Bool("demo", false, "seed a 100,000-member demo guild (id 1) and keep changing it")
 	demoN := flag.Int("demo-members", 100_000, "members of the demo guild when it is first created")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }() // DefaultServeMux has pprof
+	}
 	if err := run(*addr, *data, *demo, *demoN); err != nil {
 		log.Fatal(err)
 	}
