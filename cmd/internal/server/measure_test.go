@@ -1,18 +1,24 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
@@ -142,4 +148,99 @@ func TestMeasurePresence(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("%d presence changes applied in %v: %.0f/s", applied.Load(), d, float64(applied.Load())/d.Seconds())
+}
+
+// TestMeasureDelivery: S sessions on [0, 99] of the 100,000-member demo guild;
+// R renames per second of 40 hot members at the top of the list (durable
+// PUTs); the time from sending each PUT to each session receiving the frame
+// that carries the new name. Sessions read raw frames and look for the name
+// token, so the measuring side costs little next to the server.
+func TestMeasureDelivery(t *testing.T) {
+	measure(t)
+	sessions, rate, d := envInt("GUILDD_SESSIONS", 1000), envInt("GUILDD_RATE", 1000), 10*time.Second
+	e := start(t, Config{})
+	require.NoError(t, e.srv.SeedDemo(100_000))
+	for h := 0; h < 40; h++ {
+		e.mustCall("PUT", fmt.Sprintf("/guilds/1/members/%d", 10+h), map[string]any{"name": fmt.Sprintf("!h%09d", h), "roles": []string{"11"}, "status": "online"}, nil)
+	}
+	var sent sync.Map // token -> time.Time
+	var mu sync.Mutex
+	var lat []time.Duration
+	var conns []*websocket.Conn
+	for i := 0; i < sessions; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/gateway", nil)
+		cancel()
+		require.NoError(t, err)
+		c.SetReadLimit(16 << 20)
+		conns = append(conns, c)
+		require.NoError(t, c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"subscribe","guild_id":"1","ranges":[[0,99]]}`)))
+		go func() {
+			seen := map[string]bool{}
+			for {
+				_, data, err := c.Read(context.Background())
+				if err != nil {
+					return
+				}
+				now := time.Now()
+				for rest := data; ; {
+					k := bytes.Index(rest, []byte(`"!h`))
+					if k < 0 || len(rest) < k+13 {
+						break
+					}
+					tok := string(rest[k+1 : k+12])
+					if t0, ok := sent.Load(tok); ok && !seen[tok] {
+						seen[tok] = true
+						mu.Lock()
+						lat = append(lat, now.Sub(t0.(time.Time)))
+						mu.Unlock()
+					}
+					rest = rest[k+12:]
+				}
+			}
+		}()
+	}
+	defer func() {
+		for _, c := range conns {
+			c.CloseNow()
+		}
+	}()
+	time.Sleep(time.Second) // SYNCs delivered
+	var applied atomic.Int64
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for n := 1; time.Now().Before(deadline); n++ {
+		<-tick.C
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			token := fmt.Sprintf("!h%09d", 100+n)
+			now := time.Now()
+			sent.Store(token, now)
+			if e.call("PUT", fmt.Sprintf("/guilds/1/members/%d", 10+n%40), map[string]any{"name": token, "roles": []string{"11"}}, nil) == 200 {
+				applied.Add(1)
+			}
+		}(n)
+	}
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lat)
+	require.NotEmpty(t, lat)
+	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	t.Logf("%d sessions, %d renames/s asked, %.0f/s acknowledged; %d deliveries: p50 %v p99 %v max %v; queue drops %d",
+		sessions, rate, float64(applied.Load())/d.Seconds(), len(lat), q(0.5), q(0.99), lat[len(lat)-1], e.srv.metrics.QueueDrops.Load())
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
