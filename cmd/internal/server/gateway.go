@@ -123,18 +123,20 @@ func (s *Server) writeLoop(ctx context.Context, c *websocket.Conn, sess *guild.S
 		case <-sess.Notify():
 		}
 		frames = sess.Take(frames[:0])
+		// One deadline for the whole batch: a context per frame costs more
+		// than the frame when thousands of sessions each get a small one.
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		for i, f := range frames {
 			if !f.Raw {
 				seq++
 			}
 			buf = guild.AppendMessage(buf[:0], f, seq)
 			frames[i] = nil
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := c.Write(wctx, websocket.MessageText, buf)
-			cancel()
-			if err != nil {
+			if err := c.Write(wctx, websocket.MessageText, buf); err != nil {
+				cancel()
 				return
 			}
 		}
+		cancel()
 	}
 }
