@@ -246,6 +246,9 @@ func (r *runner) pickHot(rng *rand.Rand, now time.Time) *hotSlot {
 // uses); a dropped hot change is never stamped, so it is not timed.
 func (r *runner) dropJob(j *job, cs *churnStats) {
 	cs.behind.Add(int64(j.changes))
+	for _, t := range j.track {
+		t.sent.Store(-1) // never sent: no frame can be its delivery
+	}
 	for _, h := range j.slots {
 		h.busy.Store(false)
 	}

@@ -45,6 +45,7 @@ func main() {
 	flag.IntVar(&cfg.PresenceWorkers, "presence-workers", cfg.PresenceWorkers, "concurrent POSTs in the blast")
 	flag.DurationVar(&cfg.Progress, "progress", cfg.Progress, "interval of progress lines")
 	flag.BoolVar(&cfg.SkipRestart, "no-restart", false, "with -spawn: do not restart the server to time the load from disk")
+	flag.StringVar(&cfg.Snapshot, "snapshot", "", "with -spawn: file to save the populated store to, or, when it exists, to start from instead of creating members")
 	flag.IntVar(&cfg.PID, "pid", 0, "without -spawn: the server's pid, to read its memory from /proc")
 	sweep := flag.String("sweep", "", "comma-separated churn rates to run (each for -sweep-duration, each checked) before the main -rate phase")
 	flag.DurationVar(&cfg.SweepDuration, "sweep-duration", 20*time.Second, "duration of each -sweep phase")

@@ -39,6 +39,7 @@ type Config struct {
 	PID              int
 	Quiesce          time.Duration // longest wait for sessions to go quiet (default 60 s)
 	SweepRates       []float64     // churn phases run before the main one, each checked
+	Snapshot         string        // with Spawn: a copy of the populated store to reuse (made when missing)
 	SweepDuration    time.Duration
 	Out              io.Writer
 }
@@ -98,18 +99,19 @@ func (r *Report) OK() bool {
 }
 
 type runner struct {
-	cfg   Config
-	out   io.Writer
-	api   *api
-	addr  string
-	srv   *spawned
-	gid   string
-	rep   *Report
-	m     *model
-	hot   []*hotSlot
-	seq   uint64 // of the last tracked change
-	phase atomic.Pointer[string]
-	prog  atomic.Pointer[func() string]
+	cfg    Config
+	out    io.Writer
+	api    *api
+	addr   string
+	srv    *spawned
+	gid    string
+	rep    *Report
+	m      *model
+	hot    []*hotSlot
+	seq    uint64 // of the last tracked change
+	reused bool   // started from cfg.Snapshot: the members exist already
+	phase  atomic.Pointer[string]
+	prog   atomic.Pointer[func() string]
 }
 
 // Run performs every phase and returns the report; err is for failures
@@ -146,6 +148,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		r.addr = addr
 		r.srv = &spawned{bin: bin, data: filepath.Join(dir, "data"), addr: addr, logPath: filepath.Join(dir, "guildd.log")}
+		if cfg.Snapshot != "" {
+			if _, err := os.Stat(cfg.Snapshot); err == nil {
+				r.logf("starting from the snapshot %s (no member writes are measured)", cfg.Snapshot)
+				if err := copyFile(cfg.Snapshot, filepath.Join(r.srv.data, "guildd.db")); err != nil {
+					return nil, err
+				}
+				r.reused = true
+			}
+		}
 		if err := r.srv.start(); err != nil {
 			return nil, err
 		}
@@ -183,6 +194,7 @@ func (r *runner) progressLoop() func() {
 		defer wg.Done()
 		t := time.NewTicker(r.cfg.Progress)
 		defer t.Stop()
+		lastT, lastSelf, lastSrv, lastPID := time.Now(), cpuTime(0), time.Duration(0), 0
 		for {
 			select {
 			case <-done:
@@ -194,11 +206,21 @@ func (r *runner) progressLoop() func() {
 				continue
 			}
 			line := (*f)()
+			now, self := time.Now(), cpuTime(0)
+			el := now.Sub(lastT).Seconds()
+			line += fmt.Sprintf(" | cpu: guildload %.0f%%", 100*(self-lastSelf).Seconds()/el)
 			if pid := r.serverPID(); pid != 0 {
+				srv := cpuTime(pid)
+				if pid == lastPID {
+					line += fmt.Sprintf(" guildd %.0f%%", 100*(srv-lastSrv).Seconds()/el)
+				}
+				lastSrv, lastPID = srv, pid
 				if m, err := readProcMem(pid); err == nil {
-					line += fmt.Sprintf(" | server rss %d MiB", m.RSS>>20)
+					line += fmt.Sprintf(", rss %d MiB", m.RSS>>20)
 				}
 			}
+			line += " | loadavg " + loadAvg()
+			lastT, lastSelf = now, self
 			r.logf("[%s] %s", *p, line)
 		}
 	}()
@@ -252,7 +274,19 @@ func (r *runner) run(ctx context.Context) error {
 	for k := range r.hot {
 		r.hot[k] = &hotSlot{idx: k, id: hotBase + uint64(k), present: true, name: hotName(k, 0), status: "online"}
 	}
-	if err := r.populate(ctx); err != nil {
+	if r.reused {
+		g, err := r.guild(ctx)
+		if err != nil {
+			return err
+		}
+		if want := cfg.Members + len(r.hot); g.MemberCount != want {
+			return fmt.Errorf("snapshot %s has %d members in guild %s, want %d (same -members and -hot-members as when it was made)",
+				cfg.Snapshot, g.MemberCount, r.gid, want)
+		}
+		for i := range cfg.Members {
+			r.m.add(i)
+		}
+	} else if err := r.populate(ctx); err != nil {
 		return err
 	}
 	if r.srv != nil && !cfg.SkipRestart {
@@ -442,6 +476,12 @@ func (r *runner) restart(ctx context.Context) error {
 	r.setPhase("restart", func() string { return "waiting for the server" })
 	if err := r.srv.stop(); err != nil {
 		return fmt.Errorf("stopping guildd: %w", err)
+	}
+	if r.cfg.Snapshot != "" && !r.reused {
+		if err := copyFile(filepath.Join(r.srv.data, "guildd.db"), r.cfg.Snapshot); err != nil {
+			return fmt.Errorf("saving the snapshot: %w", err)
+		}
+		r.logf("saved the populated store as %s", r.cfg.Snapshot)
 	}
 	want := r.cfg.Members + len(r.hot)
 	t0 := time.Now()

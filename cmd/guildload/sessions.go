@@ -325,7 +325,7 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 		last := s.lastSeen[t.slot]
 		var pick *tracked
 		for _, c := range t.cands {
-			if c.seq > last {
+			if c.seq > last && c.sent.Load() > 0 {
 				pick = c
 				if !t.sync {
 					break // an op shows the oldest change not yet seen
