@@ -11,7 +11,7 @@ import (
 // BenchmarkKernel measures one lower-bound search in a sorted block of int64
 // keys, the size of a bucket or a fence array, under every kernel this CPU
 // runs and under sort.Search and slices.BinarySearch. Probes are random
-// (half present, half absent) and cycle through 4096 values so that the
+// (half present, half absent) and cycle through 65536 values so that the
 // branch predictor cannot learn them.
 //
 //	go test -run '^$' -bench 'Kernel/' -count 6 . | benchstat -col /impl -
@@ -24,7 +24,7 @@ func BenchmarkKernel(b *testing.B) {
 		}
 		slices.Sort(s)
 		s = slices.Compact(s)
-		probes := make([]int64, 4096)
+		probes := make([]int64, 1<<16)
 		for i := range probes {
 			probes[i] = rng.Int64N(1 << 40)
 			if i%2 == 0 {
@@ -35,7 +35,7 @@ func BenchmarkKernel(b *testing.B) {
 			b.Run(fmt.Sprintf("n=%d/impl=%s", n, name), func(b *testing.B) {
 				sum := 0
 				for i := 0; b.Loop(); i++ {
-					sum += f(s, probes[i&4095])
+					sum += f(s, probes[i&(1<<16-1)])
 				}
 				sink = sum
 			})
