@@ -206,7 +206,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 	}
 	r.rep.Quiet = time.Since(q0)
 	for _, t := range all {
-		if t.sent.Load() != 0 {
+		if t.sent.Load() > 0 {
 			r.rep.Tracked++
 			r.rep.Deliveries += t.deliveries.Load()
 		}

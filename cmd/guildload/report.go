@@ -108,6 +108,7 @@ func (rep *Report) print(w io.Writer, cfg Config) {
 	if rep.PresenceCheck != "" {
 		fmt.Fprintf(w, "PRESENCE CHECK FAILED: %s\n", rep.PresenceCheck)
 	}
+	fmt.Fprintf(w, "machine at the end: loadavg %s, cpu pressure %s (shared machine: other processes count)\n", loadAvg(), cpuPressure())
 	fmt.Fprintf(w, "consistency: %d sessions checked against GET /list, %d mismatches, %d session failures\n",
 		rep.Checked, rep.Mismatches, rep.SessionFailures)
 	for _, s := range rep.MismatchSamples {

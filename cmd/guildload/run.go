@@ -220,6 +220,9 @@ func (r *runner) progressLoop() func() {
 				}
 			}
 			line += " | loadavg " + loadAvg()
+			if p := cpuPressure(); p != "" {
+				line += ", cpu pressure " + p
+			}
 			lastT, lastSelf = now, self
 			r.logf("[%s] %s", *p, line)
 		}

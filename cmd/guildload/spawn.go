@@ -203,3 +203,18 @@ func copyFile(from, to string) error {
 	}
 	return os.Rename(to+".tmp", to)
 }
+
+// cpuPressure is the "some avg10" of /proc/pressure/cpu: the share of the
+// last 10 s in which runnable tasks waited for a CPU ("" if unavailable).
+func cpuPressure() string {
+	data, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return ""
+	}
+	for _, f := range strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) {
+		if v, ok := strings.CutPrefix(f, "avg10="); ok {
+			return v + "%"
+		}
+	}
+	return ""
+}
