@@ -33,7 +33,7 @@ import (
 // count dominates): AVX2 geomean 29-31 ns at 8-16 keys vs 47-79 ns at
 // 32-128; AVX-512 22 ns at 32 keys vs 28-41 ns at 8 or 64-128.
 var (
-	vectors  = flag.Int("vectors", 4, "SIMD block size in registers")
+	vectors = flag.Int("vectors", 4, "SIMD block size in registers")
 	// -prefetch was measured off: at 1M int64 with 65536 random probes it
 	// moved IndexOf and churn by under 10% (within the noise of this 2-core
 	// VM) and slowed hot searches of 64..512 keys by about as much.
