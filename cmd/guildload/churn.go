@@ -61,7 +61,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 		}()
 	}
 	t0 := time.Now()
-	var lastFrames int64
+	lastFrames := framesAtStart
 	lastT := t0
 	r.setPhase(fmt.Sprintf("churn %.0f/s", rate), func() string {
 		now := time.Now()
