@@ -46,7 +46,7 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", Guild: 777, Members: 100_000, Workers: 128, Sessions: 500, Rate: 1000,
-		Duration: 20 * time.Second, HotFrac: 0.05, HotMembers: 40, ChurnWorkers: 64, PresenceDuration: 5 * time.Second,
+		Duration: 20 * time.Second, HotFrac: 0.05, HotMembers: 40, ChurnWorkers: 256, PresenceDuration: 5 * time.Second,
 		PresenceBatch: 10_000, PresenceWorkers: 4, Progress: 5 * time.Second, Quiesce: 60 * time.Second}
 }
 
