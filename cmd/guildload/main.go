@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,6 +61,9 @@ func main() {
 	}
 
 	raiseNoFile(cfg.Sessions)
+	// The sessions' replicas allocate on every op; memory is cheap here and
+	// the CPU is shared with the server, so collect less often.
+	debug.SetGCPercent(400)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg.Out = os.Stdout
