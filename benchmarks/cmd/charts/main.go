@@ -39,11 +39,12 @@ func main() {
 	out := flag.String("out", "../docs", "directory the SVGs are written to")
 	run := flag.Bool("run", false, "run the benchmarks (this module's and the root package's, asm and purego) and save their output before drawing")
 	count := flag.Int("count", 3, "with -run: the -count passed to go test")
+	benchtime := flag.String("benchtime", "1s", "with -run: the -benchtime passed to go test")
 	flag.Parse()
 	log.SetFlags(0)
 
 	if *run {
-		if err := runBenchmarks(*results, *count); err != nil {
+		if err := runBenchmarks(*results, *count, *benchtime); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -99,7 +100,7 @@ func main() {
 
 // runBenchmarks remakes the result files the charts are drawn from. It
 // expects to run in the benchmarks module's directory.
-func runBenchmarks(results string, count int) error {
+func runBenchmarks(results string, count int, benchtime string) error {
 	if err := os.MkdirAll(results, 0o755); err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func runBenchmarks(results string, count int) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"test", "-run", "^$", "-count", c}, r.args...)
+		args := append([]string{"test", "-run", "^$", "-count", c, "-benchtime", benchtime}, r.args...)
 		cmd := exec.Command("go", append(args, ".")...)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = r.dir, f, os.Stderr
 		log.Printf("(cd %s && go %s) > %s", r.dir, strings.Join(cmd.Args[1:], " "), f.Name())
