@@ -185,7 +185,7 @@ func BenchmarkAdd1000(b *testing.B) {
 // cache the way they do in a server.
 func probes(items []int64) []int64 {
 	rng := rand.New(rand.NewPCG(3, 3))
-	p := make([]int64, 4096)
+	p := make([]int64, 1<<16)
 	for i := range p {
 		p[i] = items[rng.IntN(len(items))]
 	}
@@ -221,7 +221,7 @@ func BenchmarkIndexOf(b *testing.B) {
 // randomIndices returns random indices below n.
 func randomIndices(n int) []int {
 	rng := rand.New(rand.NewPCG(5, 5))
-	idx := make([]int, 4096)
+	idx := make([]int, 1<<16)
 	for i := range idx {
 		idx[i] = rng.IntN(n)
 	}
@@ -258,7 +258,7 @@ func BenchmarkSlice(b *testing.B) {
 	for _, n := range benchSizes() {
 		items := randomItems(n)
 		rng := rand.New(rand.NewPCG(9, 9))
-		starts := make([]int, 4096)
+		starts := make([]int, 1<<16)
 		for i := range starts {
 			starts[i] = rng.IntN(n)
 		}
