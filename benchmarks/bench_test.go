@@ -145,10 +145,12 @@ func (c *churner) next() (old, fresh int64) {
 	return old, fresh
 }
 
-// randomInts returns 4096 random ints below n, from the given seed.
+// randomInts returns 65536 random ints below n, from the given seed: as many
+// as the root package uses, so that the branch predictor cannot learn the
+// probe sequence.
 func randomInts(n int, seed uint64) []int {
 	rng := rand.New(rand.NewPCG(seed, seed))
-	r := make([]int, 4096)
+	r := make([]int, 1<<16)
 	for i := range r {
 		r[i] = rng.IntN(n)
 	}
@@ -157,7 +159,7 @@ func randomInts(n int, seed uint64) []int {
 
 // probes returns random present items to look up.
 func probes(items []int64) []int64 {
-	p := make([]int64, 0, 4096)
+	p := make([]int64, 0, 1<<16)
 	for _, i := range randomInts(len(items), 3) {
 		p = append(p, items[i])
 	}
