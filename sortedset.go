@@ -85,6 +85,7 @@ type Set[T any] struct {
 	fkeys   []uint64 // fkeys[b] is key(fences[b]) when keyed
 	sizes   fenwick  // lengths of the buckets
 	n       int
+	hint    int // bucket of the last write: runs of nearby writes skip the fence search
 	owner   *token
 	*config[T]
 }
@@ -250,10 +251,27 @@ func (s *Set[T]) lowerBound(items []T, keys []uint64, x T, kx uint64) int {
 	return lo + lowerBoundFunc(items[lo:hi], x, s.compare)
 }
 
+// findBucket returns the first bucket whose fence is >= x, or len(s.buckets)
+// when x is greater than every item. Member lists and bulk edits write in
+// runs, so it first tries the bucket of the last write and the one after it:
+// at most three comparisons, against a fence search that misses the cache.
+func (s *Set[T]) findBucket(x T, kx uint64) int {
+	h := s.hint
+	if h < len(s.fences) && (h == 0 || s.compare(s.fences[h-1], x) < 0) {
+		if s.compare(x, s.fences[h]) <= 0 {
+			return h
+		}
+		if h+1 == len(s.fences) || s.compare(x, s.fences[h+1]) <= 0 {
+			return h + 1
+		}
+	}
+	return s.lowerBound(s.fences, s.fkeys, x, kx)
+}
+
 // locate returns the bucket where x is or would be, and x's position in it.
 // When x is greater than every item, b is len(s.buckets).
 func (s *Set[T]) locate(x T, kx uint64) (b, pos int) {
-	b = s.lowerBound(s.fences, s.fkeys, x, kx)
+	b = s.findBucket(x, kx)
 	if b == len(s.buckets) {
 		return b, 0
 	}
@@ -311,6 +329,7 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	}
 	s.sizes.add(b, 1)
 	s.n++
+	s.hint = b
 	return s.sizes.prefix(b) + pos
 }
 
@@ -394,6 +413,7 @@ func (s *Set[T]) Remove(item T) (index int, removed bool) {
 		return -1, false
 	}
 	index = s.sizes.prefix(b) + pos
+	s.hint = b
 	s.delete(b, pos)
 	return index, true
 }
