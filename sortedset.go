@@ -286,12 +286,7 @@ func (s *Set[T]) locate(x T, kx uint64) (b, pos int) {
 func (s *Set[T]) Add(item T) (index int, added bool) {
 	kx := s.keyOf(item)
 	if len(s.buckets) == 0 {
-		s.buckets = append(s.buckets, bucket[T]{owner: s.owner})
-		s.fences = append(s.fences, item)
-		if s.key != nil {
-			s.fkeys = append(s.fkeys, kx)
-		}
-		s.reindex()
+		s.insertBucket(0, bucket[T]{owner: s.owner})
 		return s.insert(0, 0, item, kx), true
 	}
 	b, pos := s.locate(item, kx)
@@ -322,10 +317,7 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 		bk.keys = insertAt(bk.keys, pos, kx, s.bucketSize)
 	}
 	if pos == len(bk.items)-1 {
-		s.fences[b] = x
-		if s.key != nil {
-			s.fkeys[b] = kx
-		}
+		s.refence(b)
 	}
 	s.sizes.add(b, 1)
 	s.n++
@@ -345,7 +337,7 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 	full := s.buckets[b]
 	n := len(full.items)
 	if pos == n {
-		s.insertBucket(b+1, bucket[T]{owner: s.owner}, full.items[n-1], full.keys)
+		s.insertBucket(b+1, bucket[T]{owner: s.owner})
 		return b + 1, 0
 	}
 	at := 0
@@ -364,28 +356,37 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 	if at > 0 {
 		// With at == 0 the left part is empty until the insert that follows
 		// gives it its fence.
-		s.fences[b] = left.items[at-1]
-		if s.key != nil {
-			s.fkeys[b] = left.keys[at-1]
-		}
+		s.refence(b)
 	}
-	s.insertBucket(b+1, right, full.items[n-1], full.keys)
+	s.insertBucket(b+1, right)
 	if pos <= at {
 		return b, pos
 	}
 	return b + 1, pos - at
 }
 
-// insertBucket inserts bk at bucket index b with the given fence (and the
-// fence's key, the last of keys) and reindexes. An empty bk gets its real
-// fence from the insert that follows.
-func (s *Set[T]) insertBucket(b int, bk bucket[T], fence T, keys []uint64) {
+// insertBucket inserts bk at bucket index b and reindexes. An empty bk gets
+// its fence from the insert that follows.
+func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
+	var fence T
 	s.buckets = slices.Insert(s.buckets, b, bk)
 	s.fences = slices.Insert(s.fences, b, fence)
 	if s.key != nil {
-		s.fkeys = slices.Insert(s.fkeys, b, keys[len(keys)-1])
+		s.fkeys = slices.Insert(s.fkeys, b, 0)
+	}
+	if len(bk.items) > 0 {
+		s.refence(b)
 	}
 	s.reindex()
+}
+
+// refence sets the fence of the non-empty bucket b to its last item.
+func (s *Set[T]) refence(b int) {
+	bk := &s.buckets[b]
+	s.fences[b] = bk.items[len(bk.items)-1]
+	if s.key != nil {
+		s.fkeys[b] = bk.keys[len(bk.keys)-1]
+	}
 }
 
 // own returns bucket b, copying its arrays first when the Set shares them
@@ -405,11 +406,8 @@ func (s *Set[T]) own(b int) *bucket[T] {
 // when it is absent. It costs O(log n + B), plus an amortized O(n/B²) for
 // merges.
 func (s *Set[T]) Remove(item T) (index int, removed bool) {
-	if len(s.buckets) == 0 {
-		return -1, false
-	}
-	b, pos := s.locate(item, s.keyOf(item))
-	if b == len(s.buckets) || s.compare(s.buckets[b].items[pos], item) != 0 {
+	b, pos, found := s.find(item)
+	if !found {
 		return -1, false
 	}
 	index = s.sizes.prefix(b) + pos
@@ -445,16 +443,9 @@ func (s *Set[T]) delete(b, pos int) {
 	case len(bk.items) == 0:
 		s.dropBucket(b)
 	case len(bk.items) < s.bucketSize/4 && len(s.buckets) > 1:
-		s.fences[b] = bk.items[len(bk.items)-1]
-		if s.key != nil {
-			s.fkeys[b] = bk.keys[len(bk.keys)-1]
-		}
 		s.merge(b)
 	case pos == len(bk.items):
-		s.fences[b] = bk.items[pos-1]
-		if s.key != nil {
-			s.fkeys[b] = bk.keys[pos-1]
-		}
+		s.refence(b)
 	}
 }
 
@@ -482,22 +473,19 @@ func (s *Set[T]) merge(b int) {
 	keys := concat(left.keys, right.keys, room)
 	if total <= s.bucketSize*3/4 {
 		s.buckets[l] = bucket[T]{items: items, keys: keys, owner: s.owner}
-		s.fences[l] = s.fences[l+1]
-		if s.key != nil {
-			s.fkeys[l] = s.fkeys[l+1]
-		}
+		s.refence(l)
 		s.dropBucket(l + 1)
 		return
 	}
 	mid := total / 2
 	s.buckets[l] = bucket[T]{items: cloneWithRoom(items[:mid], room), owner: s.owner}
 	s.buckets[l+1] = bucket[T]{items: cloneWithRoom(items[mid:], room), owner: s.owner}
-	s.fences[l] = items[mid-1]
 	if s.key != nil {
 		s.buckets[l].keys = cloneWithRoom(keys[:mid], room)
 		s.buckets[l+1].keys = cloneWithRoom(keys[mid:], room)
-		s.fkeys[l] = keys[mid-1]
 	}
+	s.refence(l)
+	s.refence(l + 1)
 	s.sizes.add(l, mid-len(left.items))
 	s.sizes.add(l+1, total-mid-len(right.items))
 }
@@ -512,22 +500,22 @@ func (s *Set[T]) Contains(item T) bool {
 // IndexOf returns the index of item and true, or (-1, false) when it is
 // absent. It costs O(log n).
 func (s *Set[T]) IndexOf(item T) (index int, found bool) {
-	if len(s.buckets) == 0 {
-		return -1, false
-	}
-	b, pos := s.locate(item, s.keyOf(item))
-	if b == len(s.buckets) || s.compare(s.buckets[b].items[pos], item) != 0 {
+	b, pos, found := s.find(item)
+	if !found {
 		return -1, false
 	}
 	return s.sizes.prefix(b) + pos, true
 }
 
+// find returns the bucket and position of item, and whether it is present.
+func (s *Set[T]) find(item T) (b, pos int, found bool) {
+	b, pos = s.locate(item, s.keyOf(item))
+	return b, pos, b < len(s.buckets) && s.compare(s.buckets[b].items[pos], item) == 0
+}
+
 // Rank returns the number of items less than item, whether or not item is
 // present: the index item has or would have. It costs O(log n).
 func (s *Set[T]) Rank(item T) int {
-	if len(s.buckets) == 0 {
-		return 0
-	}
 	b, pos := s.locate(item, s.keyOf(item))
 	if b == len(s.buckets) {
 		return s.n
@@ -621,9 +609,6 @@ func (s *Set[T]) Values() iter.Seq[T] {
 // Ascend returns an iterator over the items >= from in ascending order, with
 // their indices, under the same rules as All. Starting costs O(log n).
 func (s *Set[T]) Ascend(from T) iter.Seq2[int, T] {
-	if len(s.buckets) == 0 {
-		return s.ascendFrom(0, 0)
-	}
 	b, pos := s.locate(from, s.keyOf(from))
 	return s.ascendFrom(b, pos)
 }
@@ -655,14 +640,11 @@ func (s *Set[T]) Backward() iter.Seq2[int, T] {
 // Descend returns an iterator over the items <= from in descending order,
 // with their indices, under the same rules as All. Starting costs O(log n).
 func (s *Set[T]) Descend(from T) iter.Seq2[int, T] {
-	if len(s.buckets) == 0 {
-		return s.descendFrom(-1, 0)
-	}
-	b, pos := s.locate(from, s.keyOf(from))
-	if b < len(s.buckets) && s.compare(s.buckets[b].items[pos], from) == 0 {
+	b, pos, found := s.find(from)
+	switch {
+	case found:
 		return s.descendFrom(b, pos)
-	}
-	if pos == 0 {
+	case pos == 0:
 		return s.descendFrom(b-1, math.MaxInt)
 	}
 	return s.descendFrom(b, pos-1)
