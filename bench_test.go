@@ -374,7 +374,7 @@ func BenchmarkMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkBucketSize is how DefaultBucketSize was chosen: churn, IndexOf
+// BenchmarkBucketSize is how DefaultBucketBytes was chosen: churn, IndexOf
 // and At at 1M items for several bucket sizes.
 func BenchmarkBucketSize(b *testing.B) {
 	const n = 1_000_000

@@ -34,7 +34,7 @@ func genOps() gopter.Gen {
 	}), reflect.TypeOf(op{}))
 }
 
-var propertyBucketSizes = []int{2, 3, 4, 7, 64, DefaultBucketSize}
+var propertyBucketSizes = []int{2, 3, 4, 7, 64, 512}
 
 func checkModel[T any](t *testing.T, d domain[T]) {
 	for _, size := range propertyBucketSizes {

@@ -31,9 +31,19 @@ import (
 // not strictly increasing. Match it with errors.Is.
 var ErrNotSorted = errors.New("sortedset: input is not strictly increasing")
 
-// DefaultBucketSize is the bucket size of Sets made without WithBucketSize.
-// It was chosen by measurement; see the README.
-const DefaultBucketSize = 512
+// DefaultBucketBytes sets the bucket size of Sets made without
+// WithBucketSize: as many items as fit in DefaultBucketBytes, at least 16
+// (512 int64s, 128 items of a 32-byte struct). Writes move items inside one
+// bucket, so bounding a bucket's bytes rather than its item count keeps
+// writes of large items as cheap as those of small ones. It was chosen by
+// measurement; see the README.
+const DefaultBucketBytes = 4096
+
+// defaultBucketSize is the bucket size DefaultBucketBytes gives items of type T.
+func defaultBucketSize[T any]() int {
+	var zero T
+	return min(maxBucketSize, max(16, DefaultBucketBytes/max(1, int(unsafe.Sizeof(zero)))))
+}
 
 const maxBucketSize = 1 << 16
 
@@ -120,7 +130,7 @@ func NewFunc[T any](compare func(a, b T) int, opts ...Option) *Set[T] {
 }
 
 func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel string, opts []Option) *Set[T] {
-	o := options{bucketSize: DefaultBucketSize}
+	o := options{bucketSize: defaultBucketSize[T]()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -244,6 +254,9 @@ func (s *Set[T]) lowerBound(items []T, keys []uint64, x T, kx uint64) int {
 		return s.search(items, x)
 	}
 	lo := s.keySearch(keys, kx)
+	if lo == len(keys) || keys[lo] != kx {
+		return lo // no key ties x's: the comparator has nothing to break
+	}
 	hi := len(keys)
 	if kx != math.MaxUint64 {
 		hi = lo + s.keySearch(keys[lo:], kx+1)
@@ -257,15 +270,25 @@ func (s *Set[T]) lowerBound(items []T, keys []uint64, x T, kx uint64) int {
 // at most three comparisons, against a fence search that misses the cache.
 func (s *Set[T]) findBucket(x T, kx uint64) int {
 	h := s.hint
-	if h < len(s.fences) && (h == 0 || s.compare(s.fences[h-1], x) < 0) {
-		if s.compare(x, s.fences[h]) <= 0 {
+	if h < len(s.fences) && (h == 0 || s.compareAt(s.fences, s.fkeys, h-1, x, kx) < 0) {
+		if s.compareAt(s.fences, s.fkeys, h, x, kx) >= 0 {
 			return h
 		}
-		if h+1 == len(s.fences) || s.compare(x, s.fences[h+1]) <= 0 {
+		if h+1 == len(s.fences) || s.compareAt(s.fences, s.fkeys, h+1, x, kx) >= 0 {
 			return h + 1
 		}
 	}
 	return s.lowerBound(s.fences, s.fkeys, x, kx)
+}
+
+// compareAt compares items[i] with x, like compare. A keyed Set decides by
+// the keys when they differ, which spares the comparator, and the cache
+// misses behind the pointers it follows, for all but key ties.
+func (s *Set[T]) compareAt(items []T, keys []uint64, i int, x T, kx uint64) int {
+	if s.key != nil && keys[i] != kx {
+		return cmp.Compare(keys[i], kx)
+	}
+	return s.compare(items[i], x)
 }
 
 // locate returns the bucket where x is or would be, and x's position in it.
@@ -294,7 +317,7 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 	case b == len(s.buckets):
 		b--
 		pos = len(s.buckets[b].items)
-	case s.compare(s.buckets[b].items[pos], item) == 0:
+	case s.compareAt(s.buckets[b].items, s.buckets[b].keys, pos, item, kx) == 0:
 		return s.sizes.prefix(b) + pos, false
 	case pos == 0 && b > 0 && len(s.buckets[b-1].items) < s.bucketSize:
 		// item falls between two buckets: appending to the left one moves
@@ -509,8 +532,9 @@ func (s *Set[T]) IndexOf(item T) (index int, found bool) {
 
 // find returns the bucket and position of item, and whether it is present.
 func (s *Set[T]) find(item T) (b, pos int, found bool) {
-	b, pos = s.locate(item, s.keyOf(item))
-	return b, pos, b < len(s.buckets) && s.compare(s.buckets[b].items[pos], item) == 0
+	kx := s.keyOf(item)
+	b, pos = s.locate(item, kx)
+	return b, pos, b < len(s.buckets) && s.compareAt(s.buckets[b].items, s.buckets[b].keys, pos, item, kx) == 0
 }
 
 // Rank returns the number of items less than item, whether or not item is

@@ -1,6 +1,7 @@
 package sortedset
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"slices"
@@ -44,7 +45,7 @@ func TestEmptySet(t *testing.T) {
 	for range s.Descend(0) {
 		t.Fatal("Descend yielded on an empty set")
 	}
-	assert.Equal(t, Stats{BucketSize: DefaultBucketSize, Kernel: s.Stats().Kernel}, s.Stats())
+	assert.Equal(t, Stats{BucketSize: 512, Kernel: s.Stats().Kernel}, s.Stats())
 }
 
 func TestOneItem(t *testing.T) {
@@ -127,6 +128,17 @@ func TestFromLeavesInputAlone(t *testing.T) {
 	s := From(in)
 	assert.Equal(t, []int{3, 1, 2, 3}, in)
 	assert.Equal(t, []int{1, 2, 3}, s.ToSlice())
+}
+
+func TestDefaultBucketSizeFollowsItemSize(t *testing.T) {
+	assert.Equal(t, 512, New[int64]().Stats().BucketSize)
+	assert.Equal(t, 1024, New[int32]().Stats().BucketSize)
+	assert.Equal(t, 4096, New[int8]().Stats().BucketSize)
+	assert.Equal(t, 256, New[string]().Stats().BucketSize)
+	assert.Equal(t, 128, NewFunc(func(a, b [4]int64) int { return cmp.Compare(a[0], b[0]) }).Stats().BucketSize)
+	assert.Equal(t, 16, NewFunc(func(a, b [1024]byte) int { return 0 }).Stats().BucketSize)
+	assert.Equal(t, 4096, NewFunc(func(a, b struct{}) int { return 0 }).Stats().BucketSize)
+	assert.Equal(t, 7, New[int64](WithBucketSize(7)).Stats().BucketSize)
 }
 
 func TestOptionPanics(t *testing.T) {
