@@ -29,6 +29,7 @@ package replica
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
@@ -127,27 +128,26 @@ func check(op wire.Op) error {
 func (r *Replica) apply(op wire.Op) {
 	switch op.Op {
 	case wire.OpInsert:
-		i := op.Index
-		if i > r.length {
-			r.length = i
+		if op.Index > r.length {
+			r.length = op.Index
 		}
-		r.shift(i, 1)
+		r.insert(op.Index, *op.Item)
 		r.length++
-		r.fill(i, []wire.Item{*op.Item})
 	case wire.OpDelete:
-		i := op.Index
-		if i >= r.length {
+		if op.Index >= r.length {
 			return // nothing there: a no-op, as splicing out of a shorter list would be
 		}
-		r.forget(i, i)
-		r.shift(i+1, -1)
+		r.delete(op.Index)
 		r.length--
 	case wire.OpUpdate:
 		if op.Index >= r.length {
 			r.length = op.Index + 1
 		}
-		r.forget(op.Index, op.Index)
-		r.fill(op.Index, []wire.Item{*op.Item})
+		if k := r.find(op.Index + 1); k < len(r.runs) && r.runs[k].start <= op.Index {
+			r.runs[k].items[op.Index-r.runs[k].start] = *op.Item
+		} else {
+			r.fill(op.Index, []wire.Item{*op.Item})
+		}
 	case wire.OpSync:
 		a, b := op.Range[0], op.Range[1]
 		r.forget(a, b)
@@ -162,30 +162,77 @@ func (r *Replica) apply(op wire.Op) {
 	}
 }
 
-// shift moves every known slot at index >= from by d (d = +1 opens a hole at
-// from; d = -1 closes the hole at from-1, which must be unknown).
-func (r *Replica) shift(from, d int) {
-	out := r.runs[:0:0]
-	for _, x := range r.runs {
-		end := x.start + len(x.items) // exclusive
-		switch {
-		case end <= from:
-			out = append(out, x)
-		case x.start >= from:
-			out = append(out, run{x.start + d, x.items})
-		default: // from is inside x: split it
-			k := from - x.start
-			out = append(out, run{x.start, x.items[:k:k]})
-			out = append(out, run{from + d, append([]wire.Item(nil), x.items[k:]...)})
-		}
+// The edits below work in place: a session applies every op of every frame,
+// and allocating runs per op made the replicas the load generator's main
+// cost. Each run owns its items' backing array (a run split off another is
+// capped at its length), so growing one never writes into another.
+
+// find returns the first run that holds slot i or ends just before it, or
+// len(r.runs); find(i+1) is the run that holds i, if any.
+func (r *Replica) find(i int) int {
+	k := 0
+	for k < len(r.runs) && r.runs[k].start+len(r.runs[k].items) < i {
+		k++
 	}
-	r.runs = out
-	r.normalize()
+	return k
+}
+
+// moveFrom shifts the runs from k on by d slots.
+func (r *Replica) moveFrom(k, d int) {
+	for ; k < len(r.runs); k++ {
+		r.runs[k].start += d
+	}
+}
+
+// insert splices a known slot in at i: slots from i on move up by one.
+func (r *Replica) insert(i int, it wire.Item) {
+	k := r.find(i)
+	if k < len(r.runs) && r.runs[k].start <= i { // inside run k or just after it
+		x := &r.runs[k]
+		x.items = slices.Insert(x.items, i-x.start, it)
+		r.moveFrom(k+1, 1)
+		return
+	}
+	// Runs from k on start after i+1 once moved, so the new run touches none.
+	r.moveFrom(k, 1)
+	r.runs = slices.Insert(r.runs, k, run{i, []wire.Item{it}})
+}
+
+// delete splices slot i out: slots after it move down by one.
+func (r *Replica) delete(i int) {
+	k := r.find(i + 1)
+	if k < len(r.runs) && r.runs[k].start <= i { // i is in run k
+		x := &r.runs[k]
+		x.items = slices.Delete(x.items, i-x.start, i-x.start+1)
+		if len(x.items) == 0 {
+			r.runs = slices.Delete(r.runs, k, k+1)
+		} else {
+			k++
+		}
+		r.moveFrom(k, -1)
+		return
+	}
+	// i was unknown: closing the gap may make run k-1 and run k touch.
+	r.moveFrom(k, -1)
+	r.mergeAt(k)
+}
+
+// mergeAt joins run k to run k-1 when they touch.
+func (r *Replica) mergeAt(k int) {
+	if k <= 0 || k >= len(r.runs) {
+		return
+	}
+	p, x := &r.runs[k-1], r.runs[k]
+	if p.start+len(p.items) != x.start {
+		return
+	}
+	p.items = append(p.items, x.items...)
+	r.runs = slices.Delete(r.runs, k, k+1)
 }
 
 // forget makes slots [a, b] unknown.
 func (r *Replica) forget(a, b int) {
-	out := r.runs[:0:0]
+	out := make([]run, 0, len(r.runs)+1)
 	for _, x := range r.runs {
 		end := x.start + len(x.items) - 1 // inclusive
 		if end < a || x.start > b {
@@ -196,40 +243,22 @@ func (r *Replica) forget(a, b int) {
 			out = append(out, run{x.start, x.items[: a-x.start : a-x.start]})
 		}
 		if end > b {
-			out = append(out, run{b + 1, append([]wire.Item(nil), x.items[b+1-x.start:]...)})
+			out = append(out, run{b + 1, x.items[b+1-x.start:]})
 		}
 	}
 	r.runs = out
 }
 
-// fill makes slots [a, a+len(items)) known; they must be unknown now.
+// fill makes slots [a, a+len(items)) known; they must be unknown now. The
+// items are copied: a decoded message may be shared by many replicas.
 func (r *Replica) fill(a int, items []wire.Item) {
-	cp := append([]wire.Item(nil), items...)
-	i := 0
-	for i < len(r.runs) && r.runs[i].start < a {
-		i++
+	k := 0
+	for k < len(r.runs) && r.runs[k].start < a {
+		k++
 	}
-	r.runs = append(r.runs, run{})
-	copy(r.runs[i+1:], r.runs[i:])
-	r.runs[i] = run{a, cp}
-	r.normalize()
-}
-
-// normalize merges adjacent runs.
-func (r *Replica) normalize() {
-	out := r.runs[:0]
-	for _, x := range r.runs {
-		if len(x.items) == 0 {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].start+len(out[n-1].items) == x.start {
-			p := &out[n-1]
-			p.items = append(p.items[:len(p.items):len(p.items)], x.items...)
-			continue
-		}
-		out = append(out, x)
-	}
-	r.runs = out
+	r.runs = slices.Insert(r.runs, k, run{a, slices.Clone(items)})
+	r.mergeAt(k + 1)
+	r.mergeAt(k)
 }
 
 // resize cuts or pads the list to n slots.

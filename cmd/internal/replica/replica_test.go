@@ -1,9 +1,11 @@
 package replica
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 	"github.com/stretchr/testify/require"
@@ -96,7 +98,10 @@ func TestReplicaMatchesDenseModel(t *testing.T) {
 			d.pad(size)
 			d.items, d.known = d.items[:size], d.known[:size]
 			u.Size = size
+			before := fmt.Sprint(u.Ops)
 			require.NoError(t, r.Apply(u))
+			require.Equal(t, before, fmt.Sprint(u.Ops), "Apply must not change the message: the load generator shares decoded messages between replicas")
+			requireRunsValid(t, r)
 			require.Equal(t, size, r.Size())
 			for i := 0; i < size+2; i++ {
 				got, ok := r.Get(i)
@@ -106,6 +111,23 @@ func TestReplicaMatchesDenseModel(t *testing.T) {
 					require.True(t, got.Equal(d.items[i]), "slot %d: %v != %v", i, got, d.items[i])
 				}
 			}
+		}
+	}
+}
+
+// requireRunsValid checks the representation: runs sorted, non-empty, inside
+// the list, neither overlapping nor touching, and no two sharing the memory of
+// their items (an in-place edit of one would show in the other).
+func requireRunsValid(t *testing.T, r *Replica) {
+	t.Helper()
+	for k, x := range r.runs {
+		require.NotEmpty(t, x.items)
+		require.LessOrEqual(t, x.start+len(x.items), r.length)
+		if k > 0 {
+			p := r.runs[k-1]
+			require.Greater(t, x.start, p.start+len(p.items), "runs %d and %d overlap or touch", k-1, k)
+			pEnd := unsafe.Pointer(unsafe.SliceData(p.items[:cap(p.items)][cap(p.items)-1:]))
+			require.NotEqual(t, pEnd, unsafe.Pointer(unsafe.SliceData(x.items[:cap(x.items)][cap(x.items)-1:])), "runs %d and %d share an array's end", k-1, k)
 		}
 	}
 }
