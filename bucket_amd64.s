@@ -22,6 +22,98 @@ TEXT ·lowerBoundInt64AVX2(SB), NOSPLIT, $0-40
 	XORQ DX, DX
 	MOVQ x+24(FP), BX
 
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x03, SI
+	LEAQ    -8(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
+
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
 	CMPQ    CX, $0x10
@@ -81,6 +173,98 @@ TEXT ·lowerBoundUint64AVX2(SB), NOSPLIT, $0-40
 	MOVQ s_len+8(FP), CX
 	XORQ DX, DX
 	MOVQ x+24(FP), BX
+
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x03, SI
+	LEAQ    -8(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
@@ -149,6 +333,98 @@ TEXT ·lowerBoundInt32AVX2(SB), NOSPLIT, $0-40
 	XORQ DX, DX
 	MOVL x+24(FP), BX
 
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x02, SI
+	LEAQ    -4(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
+
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
 	CMPQ    CX, $0x20
@@ -208,6 +484,98 @@ TEXT ·lowerBoundUint32AVX2(SB), NOSPLIT, $0-40
 	MOVQ s_len+8(FP), CX
 	XORQ DX, DX
 	MOVL x+24(FP), BX
+
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x02, SI
+	LEAQ    -4(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
@@ -280,6 +648,113 @@ TEXT ·lowerBoundFloat64AVX2(SB), NOSPLIT, $0-40
 	UCOMISD X0, X0
 	JPS     done
 
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, BX
+	SHLQ    $0x03, BX
+	LEAQ    -8(AX)(BX*1), SI
+	XORQ    DI, DI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, BX
+	SUBQ    BX, CX
+	CMPQ    DI, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, DI
+	MOVQ    DI, DX
+
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
 	CMPQ  CX, $0x10
@@ -342,6 +817,98 @@ TEXT ·lowerBoundInt64AVX512(SB), NOSPLIT, $0-40
 	XORQ DX, DX
 	MOVQ x+24(FP), BX
 
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x03, SI
+	LEAQ    -8(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
+
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
 	CMPQ    CX, $0x20
@@ -396,6 +963,98 @@ TEXT ·lowerBoundUint64AVX512(SB), NOSPLIT, $0-40
 	MOVQ s_len+8(FP), CX
 	XORQ DX, DX
 	MOVQ x+24(FP), BX
+
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x03, SI
+	LEAQ    -8(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPQ    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
@@ -452,6 +1111,98 @@ TEXT ·lowerBoundInt32AVX512(SB), NOSPLIT, $0-40
 	XORQ DX, DX
 	MOVL x+24(FP), BX
 
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x02, SI
+	LEAQ    -4(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETLT   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
+
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
 	CMPQ    CX, $0x40
@@ -506,6 +1257,98 @@ TEXT ·lowerBoundUint32AVX512(SB), NOSPLIT, $0-40
 	MOVQ s_len+8(FP), CX
 	XORQ DX, DX
 	MOVL x+24(FP), BX
+
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, SI
+	SHLQ    $0x02, SI
+	LEAQ    -4(AX)(SI*1), DI
+	XORQ    R8, R8
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+	ADDQ    SI, DI
+	CMPL    (DI), BX
+	SETCS   R9
+	MOVBQZX R9, R9
+	ADDQ    R9, R8
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, SI
+	SUBQ    SI, CX
+	CMPQ    R8, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, R8
+	MOVQ    R8, DX
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:
@@ -565,6 +1408,113 @@ TEXT ·lowerBoundFloat64AVX512(SB), NOSPLIT, $0-40
 	// A NaN probe has no element below it.
 	UCOMISD X0, X0
 	JPS     done
+
+	// Sample fanout-1 evenly spaced keys at once: c of them are less than x.
+	CMPQ    CX, $0x80
+	JLT     narrow
+	MOVQ    CX, DX
+	SHRQ    $0x04, DX
+	MOVQ    DX, BX
+	SHLQ    $0x03, BX
+	LEAQ    -8(AX)(BX*1), SI
+	XORQ    DI, DI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+	ADDQ    BX, SI
+	MOVSD   (SI), X1
+	UCOMISD X0, X1
+	SETCS   R8
+	MOVBQZX R8, R8
+	ADDQ    R8, DI
+
+	// x's lower bound is in part c: n = stride, or what is left for the last part.
+	IMUL3Q  $0x0f, DX, BX
+	SUBQ    BX, CX
+	CMPQ    DI, $0x0f
+	CMOVQNE DX, CX
+	IMULQ   DX, DI
+	MOVQ    DI, DX
 
 	// Branchless binary search down to one block: base += half when s[base+half-1] < x.
 narrow:

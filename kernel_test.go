@@ -140,11 +140,19 @@ func floatNext(e float64) []float64 {
 	return []float64{math.Nextafter(e, math.Inf(-1)), math.Nextafter(e, math.Inf(1)), -e}
 }
 
-// adversarial returns sorted blocks of every length 0..130 built from vals
-// (sorted, distinct or not), in several shapes.
+// adversarial returns sorted blocks of every length 0..130, and a few bucket
+// lengths past the sampling step's threshold, built from vals (sorted,
+// distinct or not), in several shapes.
 func adversarial[T cmp.Ordered](rng *rand.Rand, vals []T) [][]T {
 	var blocks [][]T
-	for n := 0; n <= 130; n++ {
+	var lengths []int
+	if !testing.Short() { // the race run keeps 0..130, which reaches the threshold
+		lengths = append(lengths, 255, 256, 511, 1000)
+	}
+	for n := 130; n >= 0; n-- {
+		lengths = append(lengths, n)
+	}
+	for _, n := range lengths {
 		if len(vals) == 0 {
 			break
 		}

@@ -5,9 +5,12 @@
 //
 //	go generate ./...
 //
-// Every kernel is a hybrid. A branchless binary search (CMOV) narrows the
-// sorted slice to a block of at most -block elements; that costs one
-// dependent load per halving but no mispredictions. One SIMD pass then
+// Every kernel is a hybrid. A slice of 128 keys or more is first cut to one
+// of 16 parts by comparing the probe with the 15 keys at the parts' ends,
+// independent loads that a cold bucket pays for in one round of cache misses.
+// A branchless binary search (CMOV) then narrows to a block of at most
+// -vectors registers of elements; that costs one dependent load per halving
+// but no mispredictions. One SIMD pass then
 // counts the block's elements that are less than the probe: since the slice
 // is sorted, that count is the rest of the lower bound. The loop bounds
 // depend only on the slice's length, never on its contents, so every branch
@@ -44,6 +47,13 @@ var (
 	blocks     = flag.String("blocks", "", "measurement mode: comma-separated block sizes in keys")
 	fixedBlock int
 	suffix     string
+)
+
+// The sampling step (see sample) splits slices of at least sampleMin keys
+// into fanout parts; the generic kernel uses the same numbers.
+const (
+	fanout    = 16
+	sampleMin = 8 * fanout
 )
 
 type order int
@@ -153,6 +163,8 @@ func prologue(e elem, isa string, regBytes int) (ptr, base, n reg.GPVirtual, x r
 		Load(Param("x"), x)
 	}
 
+	sample(e, ptr, base, n, x)
+
 	Comment("Branchless binary search down to one block: base += half when s[base+half-1] < x.")
 	Label("narrow")
 	CMPQ(n, Imm(uint64(blockSize(e, regBytes))))
@@ -201,6 +213,57 @@ func prologue(e elem, isa string, regBytes int) (ptr, base, n reg.GPVirtual, x r
 	Comment("Count the elements of s[base:base+n] that are less than x.")
 	LEAQ(Mem{Base: ptr, Index: base, Scale: uint8(e.size)}, ptr)
 	return ptr, base, n, x
+}
+
+// sample narrows a slice of at least sampleMin elements to one of fanout
+// equal parts by counting how many of the fanout-1 keys at the parts' ends
+// are less than x. The loads are independent, so a bucket that is not in the
+// cache costs one round of misses here where a binary search pays one per
+// halving. It is the generic lowerBound's first step, in the same terms.
+func sample(e elem, ptr, base, n reg.GPVirtual, x reg.Register) {
+	Comment("Sample fanout-1 evenly spaced keys at once: c of them are less than x.")
+	CMPQ(n, Imm(sampleMin))
+	JLT(LabelRef("narrow"))
+	stride, step, p, c, lt := GP64(), GP64(), GP64(), GP64(), GP64()
+	MOVQ(n, stride)
+	SHRQ(Imm(uint64(log2(fanout))), stride)
+	MOVQ(stride, step)
+	SHLQ(Imm(uint64(log2(e.size))), step)
+	LEAQ(Mem{Base: ptr, Index: step, Scale: 1, Disp: -e.size}, p)
+	XORQ(c, c)
+	for j := 1; j < fanout; j++ {
+		switch e.order {
+		case float:
+			t := XMM()
+			MOVSD(Mem{Base: p}, t)
+			UCOMISD(x, t)
+			SETCS(lt.As8())
+		case signed, unsigned:
+			if e.size == 8 {
+				CMPQ(Mem{Base: p}, x)
+			} else {
+				CMPL(Mem{Base: p}, x)
+			}
+			if e.order == signed {
+				SETLT(lt.As8())
+			} else {
+				SETCS(lt.As8())
+			}
+		}
+		MOVBQZX(lt.As8(), lt)
+		ADDQ(lt, c)
+		if j < fanout-1 {
+			ADDQ(step, p)
+		}
+	}
+	Comment("x's lower bound is in part c: n = stride, or what is left for the last part.")
+	last := GP64()
+	IMUL3Q(Imm(fanout-1), stride, last)
+	SUBQ(last, n)
+	CMPQ(c, Imm(fanout-1))
+	CMOVQNE(stride, n)
+	IMULQ(stride, c)
+	MOVQ(c, base)
 }
 
 func epilogue(base reg.GPVirtual) {
