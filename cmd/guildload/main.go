@@ -18,6 +18,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -50,7 +53,12 @@ func main() {
 	flag.IntVar(&cfg.PID, "pid", 0, "without -spawn: the server's pid, to read its memory from /proc")
 	sweep := flag.String("sweep", "", "comma-separated churn rates to run (each for -sweep-duration, each checked) before the main -rate phase")
 	flag.DurationVar(&cfg.SweepDuration, "sweep-duration", 20*time.Second, "duration of each -sweep phase")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof for guildload itself on this address (the spawned guildd gets -guildd-pprof)")
+	flag.StringVar(&cfg.GuilddPprof, "guildd-pprof", "", "with -spawn: start guildd with -pprof on this address")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }() // DefaultServeMux has pprof
+	}
 	for _, f := range strings.FieldsFunc(*sweep, func(r rune) bool { return r == ',' }) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || v <= 0 {

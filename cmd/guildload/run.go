@@ -41,6 +41,7 @@ type Config struct {
 	SweepRates       []float64     // churn phases run before the main one, each checked
 	Snapshot         string        // with Spawn: a copy of the populated store to reuse (made when missing)
 	SweepDuration    time.Duration
+	GuilddPprof      string // with Spawn: guildd's -pprof address
 	Out              io.Writer
 }
 
@@ -147,7 +148,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		r.addr = addr
-		r.srv = &spawned{bin: bin, data: filepath.Join(dir, "data"), addr: addr, logPath: filepath.Join(dir, "guildd.log")}
+		r.srv = &spawned{bin: bin, data: filepath.Join(dir, "data"), addr: addr, logPath: filepath.Join(dir, "guildd.log"), pprof: cfg.GuilddPprof}
 		if cfg.Snapshot != "" {
 			if _, err := os.Stat(cfg.Snapshot); err == nil {
 				r.logf("starting from the snapshot %s (no member writes are measured)", cfg.Snapshot)
@@ -308,7 +309,7 @@ func (r *runner) run(ctx context.Context) error {
 	defer func() {
 		stopping.Store(true)
 		for _, s := range sessions {
-			s.conn.CloseNow()
+			s.conn.Close()
 		}
 		for _, s := range sessions {
 			<-s.done

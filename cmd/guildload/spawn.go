@@ -18,6 +18,7 @@ import (
 // spawned is a guildd process that guildload built and started itself.
 type spawned struct {
 	bin, data, addr, logPath string
+	pprof                    string // guildd's -pprof address, if any
 	cmd                      *exec.Cmd
 	exited                   chan error
 }
@@ -49,7 +50,11 @@ func (s *spawned) start() error {
 	if err != nil {
 		return err
 	}
-	s.cmd = exec.Command(s.bin, "-addr", s.addr, "-data", s.data)
+	args := []string{"-addr", s.addr, "-data", s.data}
+	if s.pprof != "" {
+		args = append(args, "-pprof", s.pprof)
+	}
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = lf, lf
 	if err := s.cmd.Start(); err != nil {
 		lf.Close()
