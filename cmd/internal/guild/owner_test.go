@@ -36,7 +36,7 @@ type client struct {
 func (c *client) pump(t *testing.T) {
 	for _, f := range c.s.Take(nil) {
 		c.seq++
-		msg, err := wire.DecodeServer(AppendMessage(nil, f, c.seq))
+		msg, err := wire.DecodeServer(append(AppendPrefix(nil, f, c.seq), f.Body...))
 		require.NoError(t, err)
 		require.Equal(t, wire.TypeUpdate, msg.T)
 		require.NoError(t, c.r.Apply(&msg.Update))
@@ -154,4 +154,56 @@ func TestListOrderAndIndices(t *testing.T) {
 	require.Equal(t, 4, l.OnlineCount())
 	_, err := l.Upsert(Member{ID: 1, Name: "x", Roles: []uint64{99}})
 	require.ErrorIs(t, err, ErrUnknownRole)
+}
+
+// TestFlushSyncsWhenOpsPileUp: a range set gets ops while they are few, and
+// one SYNC of its ranges once a flush has more than a quarter of their width
+// in ops. Sessions on the same ranges share the encoded frame.
+func TestFlushSyncsWhenOpsPileUp(t *testing.T) {
+	var members []Member
+	for id := uint64(1); id <= 300; id++ {
+		members = append(members, Member{ID: id, Name: fmt.Sprintf("m%03d", id), Status: Offline})
+	}
+	o := NewOwner(NewList(7, "g", nil, members), nil)
+	defer o.Stop()
+	ctx := context.Background()
+	a, b := &client{s: NewSession(100, nil), r: replica.New()}, &client{s: NewSession(100, nil), r: replica.New()}
+	for _, c := range []*client{a, b} {
+		gen := c.s.Begin()
+		require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, [][2]int{{100, 199}}) }))
+		c.pump(t)
+	}
+	next := uint64(1000)
+	join := func(n int) []*Frame { // n members join above the range, then a flush
+		var fa []*Frame
+		require.NoError(t, o.Do(ctx, func(l *List) {
+			for ; n > 0; n-- {
+				_, err := l.Upsert(Member{ID: next, Name: "a", Status: Offline})
+				require.NoError(t, err)
+				next++
+			}
+			o.flush(false)
+			fa = a.s.Take(nil)
+			fb := b.s.Take(nil)
+			require.Len(t, fb, 1)
+			require.Same(t, &fa[0].Body[0], &fb[0].Body[0], "one encoding for the range set")
+		}))
+		return fa
+	}
+	opsOf := func(f *Frame) []string {
+		msg, err := wire.DecodeServer(append(AppendPrefix(nil, f, 1), f.Body...))
+		require.NoError(t, err)
+		var kinds []string
+		for _, op := range msg.Ops {
+			kinds = append(kinds, op.Op)
+		}
+		return kinds
+	}
+	fs := join(5) // 5 inserts above: each is an INSERT at 100 and a DELETE at 200
+	require.Len(t, fs, 1)
+	require.Len(t, opsOf(fs[0]), 10)
+	require.NotContains(t, opsOf(fs[0]), wire.OpSync)
+	fs = join(20) // 40 ops > 100/4+8
+	require.Len(t, fs, 1)
+	require.Equal(t, []string{wire.OpSync}, opsOf(fs[0]))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bucketed/sortedset/cmd/internal/guild"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
 
@@ -206,4 +207,15 @@ func TestShutdownClosesSessionsWith1001(t *testing.T) {
 	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(c.closed), "%v", c.closed)
 	_ = context.Background
 	_ = errors.New
+}
+
+func TestHealthzFailsAfterAFailedCommit(t *testing.T) {
+	e := start(t, Config{})
+	require.Equal(t, 200, e.call("GET", "/healthz", nil, nil))
+	// A member of a guild the store never saw makes the commit fail, as a
+	// full disk would.
+	require.Error(t, <-e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"}))
+	var body map[string]string
+	require.Equal(t, 503, e.call("GET", "/healthz", nil, &body))
+	require.Contains(t, body["error"], "commit failed")
 }

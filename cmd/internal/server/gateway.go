@@ -4,16 +4,35 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
 
-const writeTimeout = 10 * time.Second
+const (
+	writeTimeout = 10 * time.Second
+	// writeSlots is how many session writers may write at once. A flush to
+	// thousands of sessions wakes all their writers together; without a
+	// limit they fill the run queue and the owner goroutines and HTTP
+	// handlers wait behind all of them (HTTP round trips of 150 ms at 5,000
+	// sessions). Parked on the slots they wait off the run queue. A writer
+	// holds its slot while blocked on a client that does not read, up to
+	// writeTimeout, so there are many more slots than cores.
+	writeSlots = 64
+	// closeWait bounds how long a session waits for the client's reply to
+	// a close frame it sent.
+	closeWait = 2 * time.Second
+)
 
 func errorFrame(msg string) []byte {
 	b, _ := json.Marshal(struct {
@@ -25,6 +44,10 @@ func errorFrame(msg string) []byte {
 
 // gateway upgrades to a WebSocket session: a reader goroutine (this one)
 // handles subscribes, a writer goroutine drains the session's queue.
+//
+// gobwas/ws does the handshake and parses client frames; server frames are
+// written by wsConn, which sends all of a session's queued frames with one
+// writev and the shared body of each update as is (see writeFrames).
 func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	if s.sessions.Add(1) > int64(s.cfg.MaxSessions) {
 		s.sessions.Add(-1)
@@ -33,23 +56,33 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.sessions.Add(-1)
-	c, err := websocket.Accept(w, r, nil)
-	if err != nil {
-		return // Accept has answered the request
+	if o := r.Header.Get("Origin"); o != "" {
+		// Browsers send Origin; only the page served here may connect.
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			writeError(w, http.StatusForbidden, "cross-origin gateway request from "+o)
+			return
+		}
 	}
+	// Counted before the handshake: once the client has its reply it may
+	// expect Close to end the session with 1001.
 	s.sessWG.Add(1)
 	defer s.sessWG.Done()
-	c.SetReadLimit(wire.MaxFrame) // larger frames: Read fails and the conn closes with 1009
+	conn, rw, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		if conn != nil {
+			conn.Close() // UpgradeHTTP has answered the request
+		}
+		return
+	}
+	c := &wsConn{conn: conn}
+	defer conn.Close()
 
-	// The session's own context: cancelling a context given to Read makes
-	// the library drop the connection, so shutdown closes it properly (1001)
-	// from a watcher instead.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		select {
 		case <-s.ctx.Done():
-			c.Close(websocket.StatusGoingAway, "server shutting down")
+			c.closeWith(ws.StatusGoingAway, "server shutting down")
 		case <-ctx.Done():
 		}
 	}()
@@ -57,27 +90,35 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		s.writeLoop(ctx, c, sess)
-		cancel()
+		if err := s.writeLoop(ctx, c, sess); err != nil && !errors.Is(err, errClosing) {
+			conn.Close() // unblocks the reader
+		}
 	}()
+	defer func() { cancel(); <-writerDone }()
 
 	var cur *guild.Owner
 	defer func() {
 		if cur != nil {
-			cur.Do(context.Background(), func(*guild.List) { cur.Unsubscribe(sess) })
+			unsubscribe(cur, sess)
 		}
 	}()
+	rd := &wsutil.Reader{Source: rw.Reader, State: ws.StateServerSide, MaxFrameSize: wire.MaxFrame, OnIntermediate: c.control}
 	for {
-		typ, data, err := c.Read(ctx)
+		data, text, err := c.next(rd)
 		if err != nil {
-			// A too-big frame was already answered with 1009 by Read, a
-			// shutdown with 1001 by the watcher.
-			cancel()
-			c.CloseNow()
-			<-writerDone
+			var perr ws.ProtocolError
+			switch {
+			case errors.Is(err, wsutil.ErrFrameTooLarge):
+				c.closeWith(ws.StatusMessageTooBig, "message over 64 KiB")
+			case errors.As(err, &perr):
+				c.closeWith(ws.StatusProtocolError, perr.Error())
+			default:
+				return // the peer closed (and got its reply), or the conn failed
+			}
+			io.Copy(io.Discard, rw.Reader) // until the client closes too, or closeWait
 			return
 		}
-		if typ != websocket.MessageText {
+		if !text {
 			sess.PushRaw(errorFrame("frames must be JSON text"))
 			continue
 		}
@@ -94,8 +135,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		}
 		gen := sess.Begin()
 		if cur != nil && cur != o {
-			old := cur
-			old.Do(ctx, func(*guild.List) { old.Unsubscribe(sess) })
+			unsubscribe(cur, sess)
 		}
 		cur = o
 		if err := o.Do(ctx, func(*guild.List) { o.Subscribe(sess, gen, msg.Ranges) }); err != nil {
@@ -103,40 +143,191 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 				sess.PushRaw(errorFrame("guild is busy, subscribe again later"))
 				continue
 			}
-			c.CloseNow()
-			<-writerDone
+			c.closeWith(ws.StatusGoingAway, "server shutting down") // the owner has stopped
+			io.Copy(io.Discard, rw.Reader)
 			return
 		}
 	}
 }
 
+// unsubscribe removes sess from o. It waits out a busy inbox rather than give
+// up: a session left registered would be fed by the owner for ever.
+func unsubscribe(o *guild.Owner, sess *guild.Session) {
+	for errors.Is(o.Do(context.Background(), func(*guild.List) { o.Unsubscribe(sess) }), guild.ErrBusy) {
+	}
+}
+
 // writeLoop sends queued frames, numbering updates 1, 2, 3...: seq is given
-// at write time, so frames dropped from the queue leave no gap.
-func (s *Server) writeLoop(ctx context.Context, c *websocket.Conn, sess *guild.Session) {
+// at write time, so frames dropped from the queue leave no gap. It returns
+// when ctx ends (nil) or a write fails.
+func (s *Server) writeLoop(ctx context.Context, c *wsConn, sess *guild.Session) error {
 	var seq int64
 	var frames []*guild.Frame
-	var buf []byte
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-sess.Notify():
 		}
-		frames = sess.Take(frames[:0])
-		// One deadline for the whole batch: a context per frame costs more
-		// than the frame when thousands of sessions each get a small one.
-		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		for i, f := range frames {
-			if !f.Raw {
-				seq++
-			}
-			buf = guild.AppendMessage(buf[:0], f, seq)
-			frames[i] = nil
-			if err := c.Write(wctx, websocket.MessageText, buf); err != nil {
-				cancel()
-				return
-			}
+		s.writing <- struct{}{}
+		frames = sess.Take(frames[:0]) // after the wait: frames queued meanwhile go in the same write
+		var err error
+		seq, err = c.writeFrames(frames, seq)
+		<-s.writing
+		if err != nil {
+			return err
 		}
-		cancel()
+		clear(frames) // let the bodies go
+	}
+}
+
+// wsConn writes the server's frames of one WebSocket. Its mutex keeps frames
+// whole: the writer sends updates, the reader pongs and close replies.
+type wsConn struct {
+	conn     net.Conn
+	mu       sync.Mutex
+	closing  bool      // a close frame was sent: nothing may follow it
+	deadline time.Time // the write deadline set on conn
+	heads    []byte
+	ends     []int
+	bufs     net.Buffers
+}
+
+// errClosing is returned by writes after a close frame.
+var errClosing = errors.New("gateway: connection is closing")
+
+// writeFrames sends frames as WebSocket text messages with one writev: for
+// each, a head made here (frame header, and for an update the prefix with
+// its seq, seq+1 for the first) and then its body, shared with every other
+// session that gets it. It returns the seq of the last update sent.
+func (c *wsConn) writeFrames(frames []*guild.Frame, seq int64) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return seq, errClosing
+	}
+	c.heads, c.ends = c.heads[:0], c.ends[:0]
+	var pre [64]byte
+	for _, f := range frames {
+		if !f.Raw {
+			seq++
+		}
+		p := guild.AppendPrefix(pre[:0], f, seq)
+		c.heads = append(appendTextHeader(c.heads, len(p)+len(f.Body)), p...)
+		c.ends = append(c.ends, len(c.heads))
+	}
+	start := 0
+	for i, f := range frames {
+		c.bufs = append(c.bufs, c.heads[start:c.ends[i]], f.Body)
+		start = c.ends[i]
+	}
+	// Moving the deadline costs more than a small write, so it moves only
+	// when less than half of writeTimeout is left.
+	if now := time.Now(); c.deadline.Sub(now) < writeTimeout/2 {
+		c.deadline = now.Add(writeTimeout)
+		c.conn.SetWriteDeadline(c.deadline)
+	}
+	bufs := c.bufs // WriteTo consumes its receiver
+	_, err := bufs.WriteTo(c.conn)
+	clear(c.bufs)
+	c.bufs = c.bufs[:0]
+	return seq, err
+}
+
+// appendTextHeader appends the header of an unmasked, final text frame with
+// an n-byte payload (RFC 6455 §5.2: 7-bit length, or 126 and 16 bits, or 127
+// and 64 bits, big-endian).
+func appendTextHeader(dst []byte, n int) []byte {
+	const finText = 0x80 | byte(ws.OpText)
+	switch {
+	case n < 126:
+		return append(dst, finText, byte(n))
+	case n < 1<<16:
+		return append(dst, finText, 126, byte(n>>8), byte(n))
+	}
+	dst = append(dst, finText, 127)
+	for shift := 56; shift >= 0; shift -= 8 {
+		dst = append(dst, byte(n>>shift))
+	}
+	return dst
+}
+
+// writeControl sends one control frame.
+func (c *wsConn) writeControl(f ws.Frame) error {
+	b, err := ws.CompileFrame(f)
+	if err != nil {
+		return err
+	}
+	c.deadline = time.Now().Add(writeTimeout)
+	c.conn.SetWriteDeadline(c.deadline)
+	_, err = c.conn.Write(b)
+	return err
+}
+
+// closeWith starts the closing handshake with code, unless a close frame was
+// sent already, and gives the client closeWait to answer.
+func (c *wsConn) closeWith(code ws.StatusCode, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.writeControl(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason)))
+	c.conn.SetReadDeadline(time.Now().Add(closeWait))
+}
+
+// control answers a control frame: a ping with a pong, a close with a close
+// (echoing its code) and then wsutil.ClosedError.
+func (c *wsConn) control(h ws.Header, r io.Reader) error {
+	p, err := io.ReadAll(r) // at most 125 bytes: the reader checked the header
+	if err != nil {
+		return err
+	}
+	switch h.OpCode {
+	case ws.OpPing:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closing {
+			return nil
+		}
+		return c.writeControl(ws.NewPongFrame(p))
+	case ws.OpClose:
+		code, reason := ws.ParseCloseFrameData(p)
+		c.mu.Lock()
+		if !c.closing {
+			c.closing = true
+			body := []byte(nil)
+			if !code.Empty() {
+				body = ws.NewCloseFrameBody(code, "")
+			}
+			c.writeControl(ws.NewCloseFrame(body))
+		}
+		c.mu.Unlock()
+		return wsutil.ClosedError{Code: code, Reason: reason}
+	}
+	return nil // pong
+}
+
+// next returns the next data message, answering control frames on the way;
+// text tells a text message from a binary one. A message over wire.MaxFrame
+// bytes, in one frame or several, is wsutil.ErrFrameTooLarge.
+func (c *wsConn) next(rd *wsutil.Reader) (data []byte, text bool, err error) {
+	for {
+		h, err := rd.NextFrame()
+		if err != nil {
+			return nil, false, err
+		}
+		if h.OpCode.IsControl() {
+			if err := c.control(h, rd); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		data, err = io.ReadAll(io.LimitReader(rd, wire.MaxFrame+1))
+		if err == nil && len(data) > wire.MaxFrame {
+			err = wsutil.ErrFrameTooLarge
+		}
+		return data, h.OpCode == ws.OpText, err
 	}
 }

@@ -48,6 +48,7 @@ type Server struct {
 	guilds map[uint64]*guild.Owner
 
 	sessions  atomic.Int64
+	writing   chan struct{} // slots for session writers (see writeLoop)
 	sessWG    sync.WaitGroup
 	ctx       context.Context // cancelled by Close: sessions end
 	cancel    context.CancelFunc
@@ -67,7 +68,8 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 256
 	}
-	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{}}
+	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{},
+		writing: make(chan struct{}, writeSlots)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// Loading allocates a lot that stays live; collecting while the heap
 	// grows from nothing would scan it again and again.
@@ -129,6 +131,10 @@ func (s *Server) routes() {
 		}))
 	}
 	h("/healthz", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, r *http.Request) {
+		if err := s.store.Err(); err != nil { // writes are refused from now on
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "error": err.Error()})
+			return
+		}
 		writeJSON(w, 200, map[string]string{"status": "ok"})
 	}})
 	h("/metrics", map[string]http.HandlerFunc{"GET": s.serveMetrics})

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -60,7 +61,7 @@ type Store struct {
 	mu     sync.RWMutex // guards closed against sends on in
 	closed bool
 	wg     sync.WaitGroup
-	failed error // first commit error; every write after it fails too
+	failed atomic.Pointer[error] // first commit error; every write after it fails too
 }
 
 // Open opens or creates the database file path.
@@ -127,6 +128,15 @@ func (s *Store) DeleteMember(g, user uint64) <-chan error {
 	return s.queue(&write{kind: delMember, guild: g, user: user})
 }
 
+// Err is nil until a commit fails, and then ErrFailed (wrapping the cause):
+// the store takes no more writes.
+func (s *Store) Err() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (s *Store) writer() {
 	defer s.wg.Done()
 	batch := make([]*write, 0, maxBatch)
@@ -144,13 +154,14 @@ func (s *Store) writer() {
 				break more
 			}
 		}
-		err := s.failed
+		err := s.Err()
 		if err == nil {
 			err = s.db.Update(func(tx *bolt.Tx) error { return apply(tx, batch) })
 			if err != nil {
 				// The memory state is ahead of the disk now; refuse all later
 				// writes rather than acknowledge a history with a hole in it.
-				s.failed = fmt.Errorf("%w: %v", ErrFailed, err)
+				failed := fmt.Errorf("%w: %v", ErrFailed, err)
+				s.failed.Store(&failed)
 			}
 		}
 		for _, w := range batch {

@@ -17,6 +17,7 @@ func TestRoundTripAndOrder(t *testing.T) {
 	require.NoError(t, err)
 	roles := []guild.Role{{ID: 7, Name: "r", Position: -3, Hoist: true}}
 	require.NoError(t, <-s.PutGuild(1, "g", roles))
+	require.NoError(t, s.Err())
 	// Writes queued in order apply in order, also within one batch.
 	var last <-chan error
 	for i := 0; i < 100; i++ {
@@ -27,6 +28,7 @@ func TestRoundTripAndOrder(t *testing.T) {
 	require.NoError(t, <-last)
 	require.Error(t, <-s.PutMember(2, guild.Member{ID: 1, Name: "x"}), "member of a guild never stored")
 	require.ErrorIs(t, <-s.PutMember(1, guild.Member{ID: 9, Name: "y"}), ErrFailed, "writes after a failed commit are refused")
+	require.ErrorIs(t, s.Err(), ErrFailed)
 	require.NoError(t, s.Close())
 
 	s, err = Open(path)
