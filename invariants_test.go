@@ -15,6 +15,9 @@ func (s *Set[T]) check() error {
 	if s.key != nil && len(s.fkeys) != nb {
 		return fmt.Errorf("%d buckets, %d fence keys", nb, len(s.fkeys))
 	}
+	if s.stride > 0 && len(s.rows) != nb*rowLen {
+		return fmt.Errorf("%d buckets, %d row samples", nb, len(s.rows))
+	}
 	total := 0
 	var prev T
 	for b, bk := range s.buckets {
@@ -47,6 +50,9 @@ func (s *Set[T]) check() error {
 		if s.key != nil && s.fkeys[b] != s.key(prev) {
 			return fmt.Errorf("fence key %d is %d, want %d", b, s.fkeys[b], s.key(prev))
 		}
+		if err := s.checkRow(b); err != nil {
+			return err
+		}
 		total += len(bk.items)
 	}
 	if total != s.n {
@@ -55,6 +61,21 @@ func (s *Set[T]) check() error {
 	// Merging keeps the bucket count within a small factor of Len/B.
 	if limit := 8*((s.n+s.bucketSize-1)/s.bucketSize) + 1; nb > limit {
 		return fmt.Errorf("%d buckets for %d items of bucket size %d (limit %d)", nb, s.n, s.bucketSize, limit)
+	}
+	return nil
+}
+
+// checkRow verifies the sample row of bucket b against its items.
+func (s *Set[T]) checkRow(b int) error {
+	if s.stride == 0 {
+		return nil
+	}
+	items := s.buckets[b].items
+	for j := 0; j < rowLen && (j+1)*s.stride <= len(items); j++ {
+		i := (j+1)*s.stride - 1
+		if got := s.rows[b*rowLen+j]; s.compare(got, items[i]) != 0 {
+			return fmt.Errorf("bucket %d sample %d is %v, item %d is %v", b, j, got, i, items[i])
+		}
 	}
 	return nil
 }

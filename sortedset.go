@@ -73,11 +73,12 @@ func WithCapacity(n int) Option {
 // WithKey stores key(item) beside every item and searches those keys first,
 // with the fastest integer kernel the CPU has; the comparator only breaks ties
 // among items with equal keys. key must be monotone in the Set's order:
-// compare(a, b) < 0 must imply key(a) <= key(b). A key that packs the leading
-// fields of a composite order (a group rank in the high bits, a name prefix
-// below) makes comparator calls rare. A key that is not monotone makes the
-// Set misplace items. The constructors panic when key is nil or its item type
-// is not the Set's.
+// compare(a, b) < 0 must imply key(a) <= key(b), and compare(a, b) == 0 must
+// imply key(a) == key(b). A key that packs the leading fields of a composite
+// order (a group rank in the high bits, a name prefix below) makes
+// comparator calls rare. A key that is not monotone makes the Set misplace
+// items. The constructors panic when key is nil or its item type is not the
+// Set's.
 func WithKey[T any](key func(T) uint64) Option {
 	return func(o *options) {
 		if key == nil {
@@ -93,6 +94,7 @@ type Set[T any] struct {
 	buckets []bucket[T]
 	fences  []T      // fences[b] is the last item of buckets[b]
 	fkeys   []uint64 // fkeys[b] is key(fences[b]) when keyed
+	rows    []T      // rows[b*rowLen+j] is buckets[b].items[(j+1)*stride-1], where that exists
 	sizes   fenwick  // lengths of the buckets
 	n       int
 	hint    int // bucket of the last write: runs of nearby writes skip the fence search
@@ -103,6 +105,7 @@ type Set[T any] struct {
 // config is what a Set and its clones share and never change.
 type config[T any] struct {
 	bucketSize int
+	stride     int // distance between the samples of a row; 0 for Sets without rows
 	compare    func(a, b T) int
 	search     func(s []T, x T) int // lower bound; used when key is nil
 	key        func(T) uint64
@@ -141,6 +144,14 @@ func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel str
 		panic(fmt.Sprintf("sortedset: negative capacity %d", o.capacity))
 	}
 	c := &config[T]{bucketSize: o.bucketSize, compare: compare, search: search, kernel: kernel}
+	var zero T
+	if o.bucketSize >= sampleMin && o.key == nil && unsafe.Sizeof(zero) <= 8 {
+		// Rows pay for themselves where a search is all cache misses: small
+		// items searched by a kernel. A keyed Set searches its keys, whose
+		// arrays are small already, and rows of large items cost more to
+		// move on every split than they save.
+		c.stride = o.bucketSize / fanout
+	}
 	if o.key != nil {
 		key, ok := o.key.(func(T) uint64)
 		if !ok {
@@ -228,7 +239,49 @@ func (s *Set[T]) load(items []T) {
 		items = items[m:]
 		s.n += m
 	}
+	if s.stride > 0 {
+		s.rows = make([]T, len(s.buckets)*rowLen)
+		for b := range s.buckets {
+			s.resample(b, 0)
+		}
+	}
 	s.reindex()
+}
+
+// rowLen is the number of samples kept per bucket: the ends of the first
+// fanout-1 of its fanout parts.
+const rowLen = fanout - 1
+
+// resample refreshes the sample row of bucket b from position pos on, after
+// the items there changed or moved. A row lives in one dense array with
+// every other row, so the search of a bucket that is not in the cache reads
+// its row from a cached array and then misses once, on the part the row
+// picks, instead of missing on the samples and then on the part.
+func (s *Set[T]) resample(b, pos int) {
+	if s.stride == 0 {
+		return
+	}
+	bk := &s.buckets[b]
+	row := s.rows[b*rowLen : (b+1)*rowLen]
+	for j := pos / s.stride; j < rowLen && (j+1)*s.stride <= len(bk.items); j++ {
+		row[j] = bk.items[(j+1)*s.stride-1]
+	}
+}
+
+// searchBucket returns the number of items of bucket b that are less than x:
+// the row of samples narrows the search to one part of the bucket.
+func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
+	bk := &s.buckets[b]
+	if s.stride == 0 {
+		return s.lowerBound(bk.items, bk.keys, x, kx)
+	}
+	m, o := min(rowLen, len(bk.items)/s.stride), b*rowLen
+	c := s.search(s.rows[o:o+m], x)
+	lo, hi := c*s.stride, len(bk.items)
+	if c < m {
+		hi = lo + s.stride
+	}
+	return lo + s.search(bk.items[lo:hi], x)
 }
 
 // reindex rebuilds the Fenwick tree after buckets were added or dropped.
@@ -298,8 +351,7 @@ func (s *Set[T]) locate(x T, kx uint64) (b, pos int) {
 	if b == len(s.buckets) {
 		return b, 0
 	}
-	bk := &s.buckets[b]
-	return b, s.lowerBound(bk.items, bk.keys, x, kx)
+	return b, s.searchBucket(b, x, kx)
 }
 
 // Add inserts item and returns its index after the call and whether it was
@@ -342,6 +394,7 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	if pos == len(bk.items)-1 {
 		s.refence(b)
 	}
+	s.resample(b, pos)
 	s.sizes.add(b, 1)
 	s.n++
 	s.hint = b
@@ -376,6 +429,7 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 		right.keys = cloneWithRoom(full.keys[at:], room)
 	}
 	s.buckets[b] = left
+	s.resample(b, 0)
 	if at > 0 {
 		// With at == 0 the left part is empty until the insert that follows
 		// gives it its fence.
@@ -397,8 +451,13 @@ func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
 	if s.key != nil {
 		s.fkeys = slices.Insert(s.fkeys, b, 0)
 	}
+	if s.stride > 0 {
+		var row [rowLen]T
+		s.rows = slices.Insert(s.rows, b*rowLen, row[:]...)
+	}
 	if len(bk.items) > 0 {
 		s.refence(b)
+		s.resample(b, 0)
 	}
 	s.reindex()
 }
@@ -469,6 +528,8 @@ func (s *Set[T]) delete(b, pos int) {
 		s.merge(b)
 	case pos == len(bk.items):
 		s.refence(b)
+	default:
+		s.resample(b, pos)
 	}
 }
 
@@ -477,6 +538,9 @@ func (s *Set[T]) dropBucket(b int) {
 	s.fences = slices.Delete(s.fences, b, b+1)
 	if s.key != nil {
 		s.fkeys = slices.Delete(s.fkeys, b, b+1)
+	}
+	if s.stride > 0 {
+		s.rows = slices.Delete(s.rows, b*rowLen, (b+1)*rowLen)
 	}
 	s.reindex()
 }
@@ -497,6 +561,7 @@ func (s *Set[T]) merge(b int) {
 	if total <= s.bucketSize*3/4 {
 		s.buckets[l] = bucket[T]{items: items, keys: keys, owner: s.owner}
 		s.refence(l)
+		s.resample(l, 0)
 		s.dropBucket(l + 1)
 		return
 	}
@@ -509,6 +574,8 @@ func (s *Set[T]) merge(b int) {
 	}
 	s.refence(l)
 	s.refence(l + 1)
+	s.resample(l, 0)
+	s.resample(l+1, 0)
 	s.sizes.add(l, mid-len(left.items))
 	s.sizes.add(l+1, total-mid-len(right.items))
 }
@@ -710,6 +777,7 @@ func (s *Set[T]) Clone() *Set[T] {
 		buckets: slices.Clone(s.buckets),
 		fences:  slices.Clone(s.fences),
 		fkeys:   slices.Clone(s.fkeys),
+		rows:    slices.Clone(s.rows),
 		sizes:   slices.Clone(s.sizes),
 		n:       s.n,
 		owner:   new(token),
@@ -723,7 +791,9 @@ func (s *Set[T]) Clone() *Set[T] {
 func (s *Set[T]) Clear() {
 	clear(s.buckets)
 	clear(s.fences)
+	clear(s.rows)
 	s.buckets, s.fences, s.fkeys = s.buckets[:0], s.fences[:0], s.fkeys[:0]
+	s.rows = s.rows[:0]
 	s.sizes = s.sizes[:0]
 	s.n = 0
 	s.owner = new(token)
@@ -752,7 +822,7 @@ func (s *Set[T]) Stats() Stats {
 		st.MaxFill = max(st.MaxFill, len(b.items))
 		st.Bytes += cap(b.items)*itemSize + cap(b.keys)*wordSize
 	}
-	st.Bytes += cap(s.buckets)*int(unsafe.Sizeof(bucket[T]{})) + cap(s.fences)*itemSize +
+	st.Bytes += cap(s.buckets)*int(unsafe.Sizeof(bucket[T]{})) + (cap(s.fences)+cap(s.rows))*itemSize +
 		cap(s.fkeys)*wordSize + cap(s.sizes)*int(unsafe.Sizeof(0))
 	return st
 }
