@@ -6,7 +6,9 @@
 // A Set keeps its items in buckets of at most BucketSize sorted items, the
 // largest item of every bucket in one contiguous array (the fences), and the
 // bucket lengths in a Fenwick tree. Finding an item is two binary searches
-// (fences, then one bucket); every index is a Fenwick walk. With n items and
+// (fences, then one bucket; for items of up to 8 bytes, a row of 15 samples
+// per bucket, kept in one more array, first narrows the bucket to a
+// sixteenth); every index is a Fenwick walk. With n items and
 // B items per bucket, lookups and index queries cost O(log n), and writes
 // cost O(log n + B) for moving items inside one bucket, plus an O(n/B)
 // rebuild of the Fenwick tree when a bucket splits or merges, which happens
