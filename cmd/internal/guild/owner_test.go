@@ -57,9 +57,9 @@ func TestOwnerOpsKeepReplicasExact(t *testing.T) {
 		rangeChoices := [][][2]int{{{0, 9}}, {{0, 3}, {5, 8}}, {{10, 20}, {30, 31}, {0, 0}}, {{40, 70}}, {{60, 100}}, {{2, 2}, {3, 9}}, {{0, 299}}}
 		var clients []*client
 		for i, rc := range rangeChoices {
-			c := &client{s: NewSession(1<<20, nil), r: replica.New(), ranges: rc}
+			c := &client{s: NewSession(1<<20, nil, nil), r: replica.New(), ranges: rc}
 			if i == 0 {
-				c.s = NewSession(1, &drops) // tiny queue: exercises overflow resync
+				c.s = NewSession(1, &drops, nil) // tiny queue: exercises overflow resync
 			}
 			gen := c.s.Begin()
 			require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, rc) }))
@@ -167,7 +167,7 @@ func TestFlushSyncsWhenOpsPileUp(t *testing.T) {
 	o := NewOwner(NewList(7, "g", nil, members), nil)
 	defer o.Stop()
 	ctx := context.Background()
-	a, b := &client{s: NewSession(100, nil), r: replica.New()}, &client{s: NewSession(100, nil), r: replica.New()}
+	a, b := &client{s: NewSession(100, nil, nil), r: replica.New()}, &client{s: NewSession(100, nil, nil), r: replica.New()}
 	for _, c := range []*client{a, b} {
 		gen := c.s.Begin()
 		require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, [][2]int{{100, 199}}) }))

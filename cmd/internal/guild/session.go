@@ -20,21 +20,26 @@ type Frame struct {
 // few instructions; it is per session, so it is never contended by other
 // sessions or guilds.
 type Session struct {
-	mu     sync.Mutex
-	gen    uint64 // current subscription; frames for older ones are refused
-	q      []*Frame
-	max    int
-	notify chan struct{}
-	drops  *atomic.Int64
+	mu    sync.Mutex
+	gen   uint64 // current subscription; frames for older ones are refused
+	q     []*Frame
+	max   int
+	ready func()
+	drops *atomic.Int64
 }
 
 // NewSession returns a session whose queue holds at most max frames; drops
-// (may be nil) counts the times it overflowed.
-func NewSession(max int, drops *atomic.Int64) *Session {
+// (may be nil) counts the times it overflowed. ready (may be nil) is called,
+// outside the session's lock, after each frame is queued: it is how the
+// writer learns there is work.
+func NewSession(max int, drops *atomic.Int64, ready func()) *Session {
 	if drops == nil {
 		drops = new(atomic.Int64)
 	}
-	return &Session{max: max, notify: make(chan struct{}, 1), drops: drops}
+	if ready == nil {
+		ready = func() {}
+	}
+	return &Session{max: max, ready: ready, drops: drops}
 }
 
 // Begin starts a new subscription: frames still queued for the old one are
@@ -66,7 +71,7 @@ func (s *Session) push(gen uint64, f *Frame, force bool) (overflow bool) {
 	}
 	s.q = append(s.q, f)
 	s.mu.Unlock()
-	s.wake()
+	s.ready()
 	return false
 }
 
@@ -76,18 +81,8 @@ func (s *Session) PushRaw(body []byte) {
 	s.mu.Lock()
 	s.q = append(s.q, &Frame{Body: body, Raw: true})
 	s.mu.Unlock()
-	s.wake()
+	s.ready()
 }
-
-func (s *Session) wake() {
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
-}
-
-// Notify is signalled when frames may be waiting.
-func (s *Session) Notify() <-chan struct{} { return s.notify }
 
 // Take moves the queued frames into buf and returns it.
 func (s *Session) Take(buf []*Frame) []*Frame {

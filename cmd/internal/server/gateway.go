@@ -8,12 +8,16 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"golang.org/x/sys/unix"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
@@ -21,14 +25,8 @@ import (
 
 const (
 	writeTimeout = 10 * time.Second
-	// writeSlots is how many session writers may write at once. A flush to
-	// thousands of sessions wakes all their writers together; without a
-	// limit they fill the run queue and the owner goroutines and HTTP
-	// handlers wait behind all of them (HTTP round trips of 150 ms at 5,000
-	// sessions). Parked on the slots they wait off the run queue. A writer
-	// holds its slot while blocked on a client that does not read, up to
-	// writeTimeout, so there are many more slots than cores.
-	writeSlots = 64
+	writers      = 4 // goroutines of the writer pool
+
 	// closeWait bounds how long a session waits for the client's reply to
 	// a close frame it sent.
 	closeWait = 2 * time.Second
@@ -43,7 +41,7 @@ func errorFrame(msg string) []byte {
 }
 
 // gateway upgrades to a WebSocket session: a reader goroutine (this one)
-// handles subscribes, a writer goroutine drains the session's queue.
+// handles subscribes; the server's writer pool sends the session's queue.
 //
 // gobwas/ws does the handshake and parses client frames; server frames are
 // written by wsConn, which sends all of a session's queued frames with one
@@ -86,15 +84,9 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	sess := guild.NewSession(s.cfg.QueueLen, nil)
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		if err := s.writeLoop(ctx, c, sess); err != nil && !errors.Is(err, errClosing) {
-			conn.Close() // unblocks the reader
-		}
-	}()
-	defer func() { cancel(); <-writerDone }()
+	out := &outbox{c: c, pool: s.writers}
+	sess := guild.NewSession(s.cfg.QueueLen, nil, func() { s.writers.schedule(out) })
+	out.sess = sess
 
 	var cur *guild.Owner
 	defer func() {
@@ -157,27 +149,81 @@ func unsubscribe(o *guild.Owner, sess *guild.Session) {
 	}
 }
 
-// writeLoop sends queued frames, numbering updates 1, 2, 3...: seq is given
-// at write time, so frames dropped from the queue leave no gap. It returns
-// when ctx ends (nil) or a write fails.
-func (s *Server) writeLoop(ctx context.Context, c *wsConn, sess *guild.Session) error {
-	var seq int64
-	var frames []*guild.Frame
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-sess.Notify():
-		}
-		s.writing <- struct{}{}
-		frames = sess.Take(frames[:0]) // after the wait: frames queued meanwhile go in the same write
-		var err error
-		seq, err = c.writeFrames(frames, seq)
-		<-s.writing
-		if err != nil {
-			return err
-		}
-		clear(frames) // let the bodies go
+// writerPool sends every session's queued frames with a fixed set of
+// goroutines. A goroutine per session made each flush to thousands of
+// sessions wake thousands of writers at once; they filled the run queue, and
+// the owner goroutines and HTTP handlers waited behind all of them (presence
+// posts took 40 ms in the server at 5,000 sessions), besides the cost of
+// parking and waking each. The pool's goroutines take ready sessions off one
+// channel instead, and never wait for a socket (see writeFrames), so a few
+// are enough.
+type writerPool struct {
+	ready chan *outbox
+}
+
+// newWriterPool starts n writers that stop with ctx; up to queue sessions
+// can wait for one.
+func newWriterPool(ctx context.Context, n, queue int) *writerPool {
+	p := &writerPool{ready: make(chan *outbox, queue)}
+	for range n {
+		go func() {
+			for {
+				select {
+				case o := <-p.ready:
+					o.write()
+					// While sessions are ready a writer never blocks; let
+					// the owners and HTTP handlers in between writes rather
+					// than once per 10 ms preemption.
+					runtime.Gosched()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	return p
+}
+
+// schedule puts o on the ready channel unless it is there or being written:
+// a session is written by one writer at a time, which keeps its frames in
+// order.
+func (p *writerPool) schedule(o *outbox) {
+	if o.scheduled.CompareAndSwap(false, true) {
+		p.ready <- o
+	}
+}
+
+// outbox is a session's writing side: its queue, its connection and the seq
+// of its last update, which only the writer holding it touches.
+type outbox struct {
+	sess      *guild.Session
+	c         *wsConn
+	pool      *writerPool
+	seq       int64
+	frames    []*guild.Frame
+	scheduled atomic.Bool
+}
+
+// write sends what o's session has queued, numbering updates 1, 2, 3...:
+// seq is given at write time, so frames dropped from the queue leave no gap.
+func (o *outbox) write() {
+	o.frames = o.sess.Take(o.frames[:0])
+	if len(o.frames) == 0 {
+		o.done(nil)
+		return
+	}
+	o.c.writeFrames(o.frames, &o.seq, o.done)
+}
+
+// done ends a write of o: frames queued meanwhile make it schedule o again.
+func (o *outbox) done(err error) {
+	if err != nil && !errors.Is(err, errClosing) {
+		o.c.conn.Close() // the reader sees it and ends the session
+	}
+	clear(o.frames) // let the bodies go
+	o.scheduled.Store(false)
+	if o.sess.Len() > 0 {
+		o.pool.schedule(o)
 	}
 }
 
@@ -199,20 +245,25 @@ var errClosing = errors.New("gateway: connection is closing")
 // writeFrames sends frames as WebSocket text messages with one writev: for
 // each, a head made here (frame header, and for an update the prefix with
 // its seq, seq+1 for the first) and then its body, shared with every other
-// session that gets it. It returns the seq of the last update sent.
-func (c *wsConn) writeFrames(frames []*guild.Frame, seq int64) (int64, error) {
+// session that gets it. *seq is the seq of the last update sent: it is
+// advanced before done is called, once the batch is out or failed. That is at once when the socket takes the
+// whole batch; otherwise a goroutine of its own finishes the write (the
+// connection stays locked until then), so a client that does not read never
+// holds a pool writer.
+func (c *wsConn) writeFrames(frames []*guild.Frame, seq *int64, done func(error)) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closing {
-		return seq, errClosing
+		c.mu.Unlock()
+		done(errClosing)
+		return
 	}
 	c.heads, c.ends = c.heads[:0], c.ends[:0]
 	var pre [64]byte
 	for _, f := range frames {
 		if !f.Raw {
-			seq++
+			*seq++
 		}
-		p := guild.AppendPrefix(pre[:0], f, seq)
+		p := guild.AppendPrefix(pre[:0], f, *seq)
 		c.heads = append(appendTextHeader(c.heads, len(p)+len(f.Body)), p...)
 		c.ends = append(c.ends, len(c.heads))
 	}
@@ -221,17 +272,60 @@ func (c *wsConn) writeFrames(frames []*guild.Frame, seq int64) (int64, error) {
 		c.bufs = append(c.bufs, c.heads[start:c.ends[i]], f.Body)
 		start = c.ends[i]
 	}
-	// Moving the deadline costs more than a small write, so it moves only
-	// when less than half of writeTimeout is left.
-	if now := time.Now(); c.deadline.Sub(now) < writeTimeout/2 {
-		c.deadline = now.Add(writeTimeout)
-		c.conn.SetWriteDeadline(c.deadline)
+	finish := func(err error) {
+		clear(c.bufs)
+		c.bufs = c.bufs[:0]
+		c.mu.Unlock()
+		done(err)
 	}
-	bufs := c.bufs // WriteTo consumes its receiver
-	_, err := bufs.WriteTo(c.conn)
-	clear(c.bufs)
-	c.bufs = c.bufs[:0]
-	return seq, err
+	rest, err := c.tryWrite(c.bufs)
+	if err != nil || len(rest) == 0 {
+		finish(err)
+		return
+	}
+	go func() {
+		// Moving the deadline costs more than a small write, so it moves
+		// only when less than half of writeTimeout is left.
+		if now := time.Now(); c.deadline.Sub(now) < writeTimeout/2 {
+			c.deadline = now.Add(writeTimeout)
+			c.conn.SetWriteDeadline(c.deadline)
+		}
+		_, err := rest.WriteTo(c.conn)
+		finish(err)
+	}()
+}
+
+// tryWrite makes one writev of bufs that does not wait for the socket, and
+// returns what it could not write. On a conn that is not a socket it writes
+// nothing.
+func (c *wsConn) tryWrite(bufs net.Buffers) (net.Buffers, error) {
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return bufs, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		n, werr = unix.Writev(int(fd), bufs)
+		return true // do not wait for the socket to be writable
+	}); err != nil {
+		return nil, err
+	}
+	if werr != nil && werr != unix.EAGAIN && werr != unix.EINTR {
+		return nil, werr
+	}
+	for len(bufs) > 0 && n >= len(bufs[0]) { // drop what was written
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs, nil
 }
 
 // appendTextHeader appends the header of an unmasked, final text frame with

@@ -44,13 +44,9 @@ func TestWriteFrames(t *testing.T) {
 		want = append(want, append([]byte(string(guild.UpdatePrefix)+strconv.FormatInt(seq, 10)), f.Body...))
 	}
 	done := make(chan error, 1)
-	go func() {
-		last, err := c.writeFrames(frames, 41)
-		if err == nil && last != seq {
-			err = fmt.Errorf("writeFrames returned seq %d, want %d", last, seq)
-		}
-		done <- err
-	}()
+	last := int64(41)
+	c.writeFrames(frames, &last, func(err error) { done <- err }) // a pipe is not a socket: written in the background
+	require.Equal(t, seq, last)
 	for i, w := range want {
 		got, op, err := wsutil.ReadServerData(cli)
 		require.NoError(t, err)
@@ -124,4 +120,68 @@ func TestClosedSessionLeavesABusyGuild(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// TestWriterPoolKeepsEachSessionInOrder: frames queued to several sessions,
+// also while their writers are busy, all arrive, in order, with seq 1, 2, 3...
+func TestWriterPoolKeepsEachSessionInOrder(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := newWriterPool(ctx, 3, 16)
+	const sessions, frames = 5, 300
+	var clients []net.Conn
+	var queues []*guild.Session
+	for range sessions {
+		srv, cli := net.Pipe()
+		defer cli.Close()
+		out := &outbox{c: &wsConn{conn: srv}, pool: pool}
+		out.sess = guild.NewSession(frames+1, nil, func() { pool.schedule(out) })
+		clients, queues = append(clients, cli), append(queues, out.sess)
+	}
+	for _, q := range queues {
+		go func() {
+			for i := range frames {
+				q.PushRaw([]byte(strconv.Itoa(i + 1)))
+			}
+		}()
+	}
+	for k, cli := range clients {
+		for i := range frames {
+			got, _, err := wsutil.ReadServerData(cli)
+			require.NoError(t, err)
+			require.Equal(t, strconv.Itoa(i+1), string(got), "session %d", k)
+		}
+	}
+}
+
+// TestWriteFramesDoesNotWaitForTheSocket: a batch larger than the socket
+// takes is finished in the background, so the caller (a pool writer) is free
+// while the client has not read it.
+func TestWriteFramesDoesNotWaitForTheSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer cli.Close()
+	srv, err := ln.Accept()
+	require.NoError(t, err)
+	defer srv.Close()
+	c := &wsConn{conn: srv}
+	big := bytes.Repeat([]byte("0123456789"), 3<<20) // 30 MB: more than any socket buffer
+	done := make(chan error, 1)
+	var seq int64
+	c.writeFrames([]*guild.Frame{{Body: big, Raw: true}, {Body: []byte("after"), Raw: true}}, &seq, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		t.Fatalf("the batch cannot be out before the client reads (err %v)", err)
+	default:
+	}
+	got, _, err := wsutil.ReadServerData(cli)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(big, got))
+	got, _, err = wsutil.ReadServerData(cli)
+	require.NoError(t, err)
+	require.Equal(t, "after", string(got))
+	require.NoError(t, <-done)
 }

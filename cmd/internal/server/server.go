@@ -48,7 +48,7 @@ type Server struct {
 	guilds map[uint64]*guild.Owner
 
 	sessions  atomic.Int64
-	writing   chan struct{} // slots for session writers (see writeLoop)
+	writers   *writerPool
 	sessWG    sync.WaitGroup
 	ctx       context.Context // cancelled by Close: sessions end
 	cancel    context.CancelFunc
@@ -68,9 +68,11 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 256
 	}
-	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{},
-		writing: make(chan struct{}, writeSlots)}
+	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// Each session is on the ready channel at most once; a session that has
+	// ended may still be on it while its successor is admitted, hence twice.
+	s.writers = newWriterPool(s.ctx, writers, 2*cfg.MaxSessions)
 	// Loading allocates a lot that stays live; collecting while the heap
 	// grows from nothing would scan it again and again.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
