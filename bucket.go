@@ -12,6 +12,7 @@ type bucket[T any] struct {
 	items []T
 	keys  []uint64
 	owner *token
+	row   int // where the bucket's samples start in Set.rows, when the Set keeps rows
 }
 
 // headroom is the spare capacity a new bucket array gets: enough to take a few

@@ -2,6 +2,7 @@ package sortedset
 
 import (
 	"fmt"
+	"slices"
 )
 
 // check verifies every structural invariant of s and returns the first one
@@ -15,8 +16,17 @@ func (s *Set[T]) check() error {
 	if s.key != nil && len(s.fkeys) != nb {
 		return fmt.Errorf("%d buckets, %d fence keys", nb, len(s.fkeys))
 	}
-	if s.stride > 0 && len(s.rows) != nb*rowLen {
-		return fmt.Errorf("%d buckets, %d row samples", nb, len(s.rows))
+	if s.stride > 0 {
+		if len(s.rows) != (nb+len(s.free))*rowLen {
+			return fmt.Errorf("%d buckets and %d free rows, %d row samples", nb, len(s.free), len(s.rows))
+		}
+		used := make(map[int]bool)
+		for _, r := range append(slices.Clone(s.free), bucketRows(s.buckets)...) {
+			if r < 0 || r%rowLen != 0 || r >= len(s.rows) || used[r] {
+				return fmt.Errorf("row %d is out of place or used twice (rows %d, free %v)", r, len(s.rows), s.free)
+			}
+			used[r] = true
+		}
 	}
 	total := 0
 	var prev T
@@ -73,9 +83,17 @@ func (s *Set[T]) checkRow(b int) error {
 	items := s.buckets[b].items
 	for j := 0; j < rowLen && (j+1)*s.stride <= len(items); j++ {
 		i := (j+1)*s.stride - 1
-		if got := s.rows[b*rowLen+j]; s.compare(got, items[i]) != 0 {
+		if got := s.rows[s.buckets[b].row+j]; s.compare(got, items[i]) != 0 {
 			return fmt.Errorf("bucket %d sample %d is %v, item %d is %v", b, j, got, i, items[i])
 		}
 	}
 	return nil
+}
+
+func bucketRows[T any](bs []bucket[T]) []int {
+	rows := make([]int, len(bs))
+	for i, b := range bs {
+		rows[i] = b.row
+	}
+	return rows
 }

@@ -96,7 +96,8 @@ type Set[T any] struct {
 	buckets []bucket[T]
 	fences  []T      // fences[b] is the last item of buckets[b]
 	fkeys   []uint64 // fkeys[b] is key(fences[b]) when keyed
-	rows    []T      // rows[b*rowLen+j] is buckets[b].items[(j+1)*stride-1], where that exists
+	rows    []T      // rows[r+j] is items[(j+1)*stride-1] of the bucket with row r, where that exists
+	free    []int    // rows no bucket uses
 	sizes   fenwick  // lengths of the buckets
 	n       int
 	hint    int // bucket of the last write: runs of nearby writes skip the fence search
@@ -228,7 +229,7 @@ func (s *Set[T]) load(items []T) {
 	s.fences = slices.Grow(s.fences[:0], nb)
 	for len(items) > 0 {
 		m := min(fill, len(items))
-		b := bucket[T]{items: cloneWithRoom(items[:m], s.bucketSize-m), owner: s.owner}
+		b := bucket[T]{items: cloneWithRoom(items[:m], s.bucketSize-m), owner: s.owner, row: len(s.buckets) * rowLen}
 		if s.key != nil {
 			b.keys = make([]uint64, m, cap(b.items))
 			for i, x := range b.items {
@@ -258,16 +259,31 @@ const rowLen = fanout - 1
 // the items there changed or moved. A row lives in one dense array with
 // every other row, so the search of a bucket that is not in the cache reads
 // its row from a cached array and then misses once, on the part the row
-// picks, instead of missing on the samples and then on the part.
+// picks, instead of missing on the samples and then on the part. Rows stay
+// where they are when buckets split or merge: a bucket names its row.
 func (s *Set[T]) resample(b, pos int) {
 	if s.stride == 0 {
 		return
 	}
 	bk := &s.buckets[b]
-	row := s.rows[b*rowLen : (b+1)*rowLen]
-	for j := pos / s.stride; j < rowLen && (j+1)*s.stride <= len(bk.items); j++ {
-		row[j] = bk.items[(j+1)*s.stride-1]
+	row := (*[rowLen]T)(s.rows[bk.row:])
+	items, stride := bk.items, s.stride
+	for j, i := pos/stride, pos/stride*stride+stride-1; j < rowLen && i < len(items); j, i = j+1, i+stride {
+		row[j] = items[i]
 	}
+}
+
+// newRow returns the start of a row no bucket uses, growing rows if none is
+// free.
+func (s *Set[T]) newRow() int {
+	if n := len(s.free); n > 0 {
+		r := s.free[n-1]
+		s.free = s.free[:n-1]
+		return r
+	}
+	var row [rowLen]T
+	s.rows = append(s.rows, row[:]...)
+	return len(s.rows) - rowLen
 }
 
 // searchBucket returns the number of items of bucket b that are less than x:
@@ -277,8 +293,8 @@ func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 	if s.stride == 0 {
 		return s.lowerBound(bk.items, bk.keys, x, kx)
 	}
-	m, o := min(rowLen, len(bk.items)/s.stride), b*rowLen
-	c := s.search(s.rows[o:o+m], x)
+	m := min(rowLen, len(bk.items)/s.stride)
+	c := s.search(s.rows[bk.row:bk.row+m], x)
 	lo, hi := c*s.stride, len(bk.items)
 	if c < m {
 		hi = lo + s.stride
@@ -430,6 +446,7 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 		left.keys = cloneWithRoom(full.keys[:at], room)
 		right.keys = cloneWithRoom(full.keys[at:], room)
 	}
+	left.row = full.row
 	s.buckets[b] = left
 	s.resample(b, 0)
 	if at > 0 {
@@ -448,14 +465,13 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 // its fence from the insert that follows.
 func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
 	var fence T
+	if s.stride > 0 {
+		bk.row = s.newRow()
+	}
 	s.buckets = slices.Insert(s.buckets, b, bk)
 	s.fences = slices.Insert(s.fences, b, fence)
 	if s.key != nil {
 		s.fkeys = slices.Insert(s.fkeys, b, 0)
-	}
-	if s.stride > 0 {
-		var row [rowLen]T
-		s.rows = slices.Insert(s.rows, b*rowLen, row[:]...)
 	}
 	if len(bk.items) > 0 {
 		s.refence(b)
@@ -536,13 +552,13 @@ func (s *Set[T]) delete(b, pos int) {
 }
 
 func (s *Set[T]) dropBucket(b int) {
+	if s.stride > 0 {
+		s.free = append(s.free, s.buckets[b].row)
+	}
 	s.buckets = slices.Delete(s.buckets, b, b+1)
 	s.fences = slices.Delete(s.fences, b, b+1)
 	if s.key != nil {
 		s.fkeys = slices.Delete(s.fkeys, b, b+1)
-	}
-	if s.stride > 0 {
-		s.rows = slices.Delete(s.rows, b*rowLen, (b+1)*rowLen)
 	}
 	s.reindex()
 }
@@ -561,15 +577,15 @@ func (s *Set[T]) merge(b int) {
 	items := concat(left.items, right.items, room)
 	keys := concat(left.keys, right.keys, room)
 	if total <= s.bucketSize*3/4 {
-		s.buckets[l] = bucket[T]{items: items, keys: keys, owner: s.owner}
+		s.buckets[l] = bucket[T]{items: items, keys: keys, owner: s.owner, row: left.row}
 		s.refence(l)
 		s.resample(l, 0)
 		s.dropBucket(l + 1)
 		return
 	}
 	mid := total / 2
-	s.buckets[l] = bucket[T]{items: cloneWithRoom(items[:mid], room), owner: s.owner}
-	s.buckets[l+1] = bucket[T]{items: cloneWithRoom(items[mid:], room), owner: s.owner}
+	s.buckets[l] = bucket[T]{items: cloneWithRoom(items[:mid], room), owner: s.owner, row: left.row}
+	s.buckets[l+1] = bucket[T]{items: cloneWithRoom(items[mid:], room), owner: s.owner, row: right.row}
 	if s.key != nil {
 		s.buckets[l].keys = cloneWithRoom(keys[:mid], room)
 		s.buckets[l+1].keys = cloneWithRoom(keys[mid:], room)
@@ -780,6 +796,7 @@ func (s *Set[T]) Clone() *Set[T] {
 		fences:  slices.Clone(s.fences),
 		fkeys:   slices.Clone(s.fkeys),
 		rows:    slices.Clone(s.rows),
+		free:    slices.Clone(s.free),
 		sizes:   slices.Clone(s.sizes),
 		n:       s.n,
 		owner:   new(token),
@@ -795,7 +812,7 @@ func (s *Set[T]) Clear() {
 	clear(s.fences)
 	clear(s.rows)
 	s.buckets, s.fences, s.fkeys = s.buckets[:0], s.fences[:0], s.fkeys[:0]
-	s.rows = s.rows[:0]
+	s.rows, s.free = s.rows[:0], s.free[:0]
 	s.sizes = s.sizes[:0]
 	s.n = 0
 	s.owner = new(token)
