@@ -8,18 +8,11 @@ import "math/bits"
 // The zero value is an empty tree.
 type fenwick []int
 
-// reset sizes the tree for n buckets whose lengths are given by length and
-// builds it in O(n).
-func (f fenwick) reset(n int, length func(b int) int) fenwick {
-	if cap(f) < n {
-		f = make(fenwick, n, n+n/4)
-	}
-	f = f[:n]
-	for b := range f {
-		f[b] = length(b)
-	}
-	for i := 1; i <= n; i++ {
-		if j := i + i&-i; j <= n {
+// build turns f, which holds the bucket lengths in order, into their tree in
+// O(n), in place.
+func (f fenwick) build() fenwick {
+	for i := 1; i <= len(f); i++ {
+		if j := i + i&-i; j <= len(f) {
 			f[j-1] += f[i-1]
 		}
 	}

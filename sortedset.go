@@ -304,7 +304,11 @@ func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 
 // reindex rebuilds the Fenwick tree after buckets were added or dropped.
 func (s *Set[T]) reindex() {
-	s.sizes = s.sizes.reset(len(s.buckets), func(b int) int { return len(s.buckets[b].items) })
+	f := s.sizes[:0]
+	for _, bk := range s.buckets {
+		f = append(f, len(bk.items))
+	}
+	s.sizes = f.build()
 }
 
 // Len returns the number of items. It costs O(1).
