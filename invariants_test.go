@@ -16,7 +16,7 @@ func (s *Set[T]) check() error {
 	if s.key != nil && len(s.fkeys) != nb {
 		return fmt.Errorf("%d buckets, %d fence keys", nb, len(s.fkeys))
 	}
-	if s.stride > 0 {
+	if s.shift > 0 {
 		if len(s.rows) != (nb+len(s.free))*rowLen {
 			return fmt.Errorf("%d buckets and %d free rows, %d row samples", nb, len(s.free), len(s.rows))
 		}
@@ -77,12 +77,12 @@ func (s *Set[T]) check() error {
 
 // checkRow verifies the sample row of bucket b against its items.
 func (s *Set[T]) checkRow(b int) error {
-	if s.stride == 0 {
+	if s.shift == 0 {
 		return nil
 	}
 	items := s.buckets[b].items
-	for j := 0; j < rowLen && (j+1)*s.stride <= len(items); j++ {
-		i := (j+1)*s.stride - 1
+	for j := 0; j < rowLen && (j+1)<<s.shift <= len(items); j++ {
+		i := (j+1)<<s.shift - 1
 		if got := s.rows[s.buckets[b].row+j]; s.compare(got, items[i]) != 0 {
 			return fmt.Errorf("bucket %d sample %d is %v, item %d is %v", b, j, got, i, items[i])
 		}

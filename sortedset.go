@@ -97,7 +97,7 @@ type Set[T any] struct {
 	buckets []bucket[T]
 	fences  []T      // fences[b] is the last item of buckets[b]
 	fkeys   []uint64 // fkeys[b] is key(fences[b]) when keyed
-	rows    []T      // rows[r+j] is items[(j+1)*stride-1] of the bucket with row r, where that exists
+	rows    []T      // rows[r+j] is items[(j+1)<<shift-1] of the bucket with row r, where that exists
 	free    []int    // rows no bucket uses
 	sizes   fenwick  // lengths of the buckets
 	n       int
@@ -109,8 +109,7 @@ type Set[T any] struct {
 // config is what a Set and its clones share and never change.
 type config[T any] struct {
 	bucketSize int
-	stride     int  // distance between the samples of a row, a power of two; 0 for Sets without rows
-	shift      uint // log2(stride): the hot paths shift instead of dividing
+	shift      uint // log2 of the distance between a row's samples (8 or more); 0 for Sets without rows
 	compare    func(a, b T) int
 	search     func(s []T, x T) int // lower bound; used when key is nil
 	key        func(T) uint64
@@ -155,8 +154,8 @@ func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel str
 		// items searched by a kernel. A keyed Set searches its keys, whose
 		// arrays are small already; for it, and for large items, rows made
 		// keyed churn 13% slower when measured (see the README).
+		// A power-of-two distance lets the hot paths shift instead of divide.
 		c.shift = uint(bits.Len(uint(o.bucketSize/fanout)) - 1)
-		c.stride = 1 << c.shift
 	}
 	if o.key != nil {
 		key, ok := o.key.(func(T) uint64)
@@ -237,11 +236,14 @@ func (s *Set[T]) load(items []T) {
 	nb := (len(items) + fill - 1) / fill
 	s.buckets = slices.Grow(s.buckets[:0], nb)
 	s.fences = slices.Grow(s.fences[:0], nb)
+	if s.shift > 0 {
+		s.rows = slices.Grow(s.rows[:0], nb*rowLen)
+	}
 	for len(items) > 0 {
 		m := min(fill, len(items))
 		b := bucket[T]{items: cloneWithRoom(items[:m], s.bucketSize-m), owner: s.owner}
-		if s.stride > 0 {
-			b.row = len(s.buckets) * rowLen
+		if s.shift > 0 {
+			b.row = s.newRow()
 		}
 		if s.key != nil {
 			b.keys = make([]uint64, m, cap(b.items))
@@ -252,14 +254,9 @@ func (s *Set[T]) load(items []T) {
 		}
 		s.buckets = append(s.buckets, b)
 		s.fences = append(s.fences, items[m-1])
+		s.resample(len(s.buckets)-1, 0)
 		items = items[m:]
 		s.n += m
-	}
-	if s.stride > 0 {
-		s.rows = make([]T, len(s.buckets)*rowLen)
-		for b := range s.buckets {
-			s.resample(b, 0)
-		}
 	}
 	s.reindex()
 }
@@ -275,13 +272,13 @@ const rowLen = fanout - 1
 // picks, instead of missing on the samples and then on the part. Rows stay
 // where they are when buckets split or merge: a bucket names its row.
 func (s *Set[T]) resample(b, pos int) {
-	if s.stride == 0 {
+	if s.shift == 0 {
 		return
 	}
 	bk := &s.buckets[b]
 	row := (*[rowLen]T)(s.rows[bk.row:])
 	items, j := bk.items, pos>>s.shift
-	for i := (j+1)<<s.shift - 1; j < rowLen && i < len(items); j, i = j+1, i+s.stride {
+	for i := (j+1)<<s.shift - 1; j < rowLen && i < len(items); j, i = j+1, i+1<<s.shift {
 		row[j] = items[i]
 	}
 }
@@ -303,14 +300,14 @@ func (s *Set[T]) newRow() int {
 // the row of samples narrows the search to one part of the bucket.
 func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 	bk := &s.buckets[b]
-	if s.stride == 0 {
+	if s.shift == 0 {
 		return s.lowerBound(bk.items, bk.keys, x, kx)
 	}
 	m := min(rowLen, len(bk.items)>>s.shift)
 	c := s.search(s.rows[bk.row:bk.row+m], x)
 	lo, hi := c<<s.shift, len(bk.items)
 	if c < m {
-		hi = lo + s.stride
+		hi = lo + 1<<s.shift
 	}
 	return lo + s.search(bk.items[lo:hi], x)
 }
@@ -487,7 +484,7 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 // its fence from the insert that follows.
 func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
 	var fence T
-	if s.stride > 0 {
+	if s.shift > 0 {
 		bk.row = s.newRow()
 	}
 	s.buckets = slices.Insert(s.buckets, b, bk)
@@ -574,7 +571,7 @@ func (s *Set[T]) delete(b, pos int) {
 }
 
 func (s *Set[T]) dropBucket(b int) {
-	if s.stride > 0 {
+	if s.shift > 0 {
 		s.free = append(s.free, s.buckets[b].row)
 	}
 	s.buckets = slices.Delete(s.buckets, b, b+1)
@@ -864,6 +861,6 @@ func (s *Set[T]) Stats() Stats {
 		st.Bytes += cap(b.items)*itemSize + cap(b.keys)*wordSize
 	}
 	st.Bytes += cap(s.buckets)*int(unsafe.Sizeof(bucket[T]{})) + (cap(s.fences)+cap(s.rows))*itemSize +
-		cap(s.fkeys)*wordSize + cap(s.sizes)*int(unsafe.Sizeof(0))
+		cap(s.fkeys)*wordSize + (cap(s.sizes)+cap(s.free))*int(unsafe.Sizeof(0))
 	return st
 }
