@@ -372,10 +372,27 @@ func (o *Owner) Updated(i int) {
 		rs.dirty = true
 		for _, r := range rs.ranges {
 			if i >= r[0] && i <= r[1] {
-				rs.addOp(wire.Op{Op: wire.OpUpdate, Index: i, Item: o.item(i)})
+				rs.addUpdate(i, o.item(i))
 			}
 		}
 	}
+}
+
+// addUpdate adds UPDATE i, or rewrites the pending UPDATE of slot i when only
+// UPDATEs (which move no slot) follow it: the client ends with the same slots
+// either way. Every join, leave or presence change updates its group's
+// header, so without this a range holding a busy header (say "online")
+// collected one UPDATE of it per change until it overflowed into a SYNC:
+// at 1,000 changes/s the sessions on [0, 99] got a 100-item SYNC in most
+// frames instead of one UPDATE.
+func (rs *rangeSet) addUpdate(i int, it *wire.Item) {
+	for k := len(rs.ops) - 1; k >= 0 && rs.ops[k].Op == wire.OpUpdate; k-- {
+		if rs.ops[k].Index == i {
+			rs.ops[k].Item = it
+			return
+		}
+	}
+	rs.addOp(wire.Op{Op: wire.OpUpdate, Index: i, Item: it})
 }
 
 // Reset makes every range set resynchronise at the next flush.

@@ -207,3 +207,44 @@ func TestFlushSyncsWhenOpsPileUp(t *testing.T) {
 	require.Len(t, fs, 1)
 	require.Equal(t, []string{wire.OpSync}, opsOf(fs[0]))
 }
+
+// TestFlushCoalescesHeaderUpdates: changes below a range that only change the
+// count of a group whose header is in the range give the range one UPDATE of
+// that header per flush, not one per change (which would overflow into a SYNC).
+func TestFlushCoalescesHeaderUpdates(t *testing.T) {
+	var members []Member
+	for id := uint64(1); id <= 10; id++ {
+		members = append(members, Member{ID: id, Name: fmt.Sprintf("on%02d", id), Status: Online})
+	}
+	for id := uint64(11); id <= 200; id++ {
+		members = append(members, Member{ID: id, Name: fmt.Sprintf("off%03d", id), Status: Offline})
+	}
+	o := NewOwner(NewList(7, "g", nil, members), nil)
+	defer o.Stop()
+	ctx := context.Background()
+	c := &client{s: NewSession(100, nil, nil), r: replica.New()}
+	gen := c.s.Begin()
+	require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, [][2]int{{0, 11}}) })) // online header, 10 members, offline header
+	c.pump(t)
+	require.NoError(t, o.Do(ctx, func(l *List) {
+		for id := uint64(1000); id < 1050; id++ { // join past the range: the offline header (slot 11) counts up
+			_, err := l.Upsert(Member{ID: id, Name: fmt.Sprintf("zz%d", id), Status: Offline})
+			require.NoError(t, err)
+		}
+		o.flush(false)
+		fs := c.s.Take(nil)
+		require.Len(t, fs, 1)
+		msg, err := wire.DecodeServer(append(AppendPrefix(nil, fs[0], 2), fs[0].Body...))
+		require.NoError(t, err)
+		require.Len(t, msg.Ops, 1)
+		require.Equal(t, wire.OpUpdate, msg.Ops[0].Op)
+		require.Equal(t, 11, msg.Ops[0].Index)
+		require.Equal(t, wire.Group{ID: "offline", Count: 240}, *msg.Ops[0].Item.Group)
+		require.NoError(t, c.r.Apply(&msg.Update))
+		for i, want := range l.Window(0, 12) {
+			got, ok := c.r.Get(i)
+			require.True(t, ok)
+			require.True(t, want.Equal(got), "slot %d: %v != %v", i, got, want)
+		}
+	}))
+}
