@@ -126,10 +126,11 @@ func orderedSearch[T cmp.Ordered](k kernel) (func(s []T, x T) int, string) {
 }
 
 // adapt lets a kernel written for the machine type E search a T whose
-// underlying type has E's size and order (int on amd64 is int64, a named
-// type such as `type ID uint64` is uint64).
+// underlying type is E's kind (int on amd64 is int64, a named type such as
+// `type ID uint64` is uint64). T and E then have the same layout and the same
+// registers in the calling convention, so the kernel is called as it is,
+// without a wrapper closure that would cost an allocation per Set and a
+// second call per search.
 func adapt[T, E any](f func(s []E, x E) int) func(s []T, x T) int {
-	return func(s []T, x T) int {
-		return f(unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(s))), len(s)), *(*E)(unsafe.Pointer(&x)))
-	}
+	return *(*func([]T, T) int)(unsafe.Pointer(&f))
 }

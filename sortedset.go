@@ -137,10 +137,7 @@ func NewFunc[T any](compare func(a, b T) int, opts ...Option) *Set[T] {
 }
 
 func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel string, opts []Option) *Set[T] {
-	o := options{bucketSize: defaultBucketSize[T]()}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := applyOptions(options{bucketSize: defaultBucketSize[T]()}, opts)
 	if o.bucketSize < 2 || o.bucketSize > maxBucketSize {
 		panic(fmt.Sprintf("sortedset: bucket size %d is outside [2, %d]", o.bucketSize, maxBucketSize))
 	}
@@ -192,8 +189,9 @@ func From[T cmp.Ordered](items []T, opts ...Option) *Set[T] {
 
 // FromSorted returns a Set of items, which must be strictly increasing in
 // cmp.Compare order; otherwise it returns an error matching ErrNotSorted.
-// items is not modified or retained. It costs O(n) and fills buckets to 15/16
-// of the bucket size, so the first insert into a bucket does not split it.
+// items is not modified or retained. It costs O(n) and fills buckets equally
+// to at most 15/16 of the bucket size, so the first insert into a bucket does
+// not split it.
 func FromSorted[T cmp.Ordered](items []T, opts ...Option) (*Set[T], error) {
 	s := New[T](opts...)
 	for i := 1; i < len(items); i++ {
@@ -229,6 +227,21 @@ func notSorted(i int) error {
 	return fmt.Errorf("%w: item %d is not greater than item %d", ErrNotSorted, i, i-1)
 }
 
+// applyOptions returns o changed by opts. An Option takes a pointer, which
+// moves what it points to to the heap; copying o there only when there are
+// options keeps New without options one allocation cheaper.
+func applyOptions(o options, opts []Option) options {
+	if len(opts) == 0 {
+		return o
+	}
+	p := new(options)
+	*p = o
+	for _, opt := range opts {
+		opt(p)
+	}
+	return *p
+}
+
 // load fills the empty Set s with the strictly increasing items.
 func (s *Set[T]) load(items []T) {
 	room := headroom(s.bucketSize)
@@ -239,9 +252,12 @@ func (s *Set[T]) load(items []T) {
 	if s.shift > 0 {
 		s.rows = slices.Grow(s.rows[:0], nb*rowLen)
 	}
-	for len(items) > 0 {
-		m := min(fill, len(items))
-		b := bucket[T]{items: cloneWithRoom(items[:m], s.bucketSize-m), owner: s.owner}
+	for left := nb; left > 0; left-- {
+		// Equal parts, so that no bucket starts near the merge threshold,
+		// each with only the headroom as spare capacity: full buckets and
+		// a short last one of capacity B took 12 KiB for 1,000 int64s.
+		m := (len(items) + left - 1) / left
+		b := bucket[T]{items: cloneWithRoom(items[:m], room), owner: s.owner}
 		if s.shift > 0 {
 			b.row = s.newRow()
 		}
@@ -314,7 +330,7 @@ func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 
 // reindex rebuilds the Fenwick tree after buckets were added or dropped.
 func (s *Set[T]) reindex() {
-	f := s.sizes[:0]
+	f := slices.Grow(s.sizes[:0], len(s.buckets))
 	for _, bk := range s.buckets {
 		f = append(f, len(bk.items))
 	}
