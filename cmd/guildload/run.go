@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,7 +310,7 @@ func (r *runner) run(ctx context.Context) error {
 	defer func() {
 		stopping.Store(true)
 		for _, s := range sessions {
-			s.conn.Close()
+			s.shutdown()
 		}
 		for _, s := range sessions {
 			<-s.done
@@ -659,6 +660,10 @@ func (r *runner) openSessions(ctx context.Context) ([]*session, *sessionStats, *
 		hotByID[h.id] = h
 	}
 	cache := newFrameCache(hotByID)
+	pollers, err := newPollers(runtime.GOMAXPROCS(0), cache, stats, stopping)
+	if err != nil {
+		return nil, stats, stopping, err
+	}
 	deep := r.rangeSets(g.Size)
 	sessions := make([]*session, cfg.Sessions)
 	var opened atomic.Int64
@@ -682,9 +687,10 @@ func (r *runner) openSessions(ctx context.Context) ([]*session, *sessionStats, *
 					ranges = deep[(i/10)%len(deep)]
 				}
 				var s *session
+				var early []byte
 				var err error
 				for attempt := 0; attempt < 5; attempt++ {
-					if s, err = dialSession(ctx, r.addr, i, r.gid, ranges, len(r.hot)); err == nil {
+					if s, early, err = dialSession(ctx, r.addr, i, r.gid, ranges, len(r.hot)); err == nil {
 						break
 					}
 					time.Sleep(100 * time.Millisecond)
@@ -695,7 +701,11 @@ func (r *runner) openSessions(ctx context.Context) ([]*session, *sessionStats, *
 					return
 				}
 				sessions[i] = s
-				go s.readLoop(cache, stats, stopping)
+				if err := pollers[i%len(pollers)].add(s, early); err != nil {
+					err = fmt.Errorf("session %d: %w", i, err)
+					firstErr.CompareAndSwap(nil, &err)
+					return
+				}
 				opened.Add(1)
 			}
 		}()

@@ -1,21 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"hash/maphash"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"golang.org/x/sys/unix"
 
 	"github.com/bucketed/sortedset/cmd/internal/replica"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
@@ -88,6 +87,7 @@ var updatePrefix = []byte(`{"t":"` + wire.TypeUpdate + `","seq":`)
 
 // decoded is one decoded body and the tracked changes its items show.
 type decoded struct {
+	body []byte
 	u    wire.Update // Seq 0
 	tags []tag
 }
@@ -161,7 +161,7 @@ func (c *frameCache) get(body []byte) (*decoded, error) {
 	if msg.T != wire.TypeUpdate {
 		return nil, fmt.Errorf("update frame decodes as %q", msg.T)
 	}
-	d = &decoded{u: msg.Update, tags: c.tagsOf(&msg.Update)}
+	d = &decoded{body: bytes.Clone(body), u: msg.Update, tags: c.tagsOf(&msg.Update)}
 	sh.mu.Lock()
 	if len(sh.cur) >= 512 {
 		sh.prev, sh.cur = sh.cur, make(map[string]*decoded, 512)
@@ -208,11 +208,18 @@ func (c *frameCache) tagsOf(u *wire.Update) []tag {
 type session struct {
 	n      int
 	ranges [][2]int
-	conn   net.Conn
-	src    io.Reader // conn's bytes, buffered
+	fd     int // the socket, non-blocking, read by poller p
+	p      *poller
 	done   chan struct{}
 
+	// Only p's goroutine uses these.
+	pending []byte // the start of a frame cut by the end of a read
+	frag    []byte // a fragmented message being gathered
+	inFrag  bool
+	wsErr   error // why feed stopped
+
 	mu       sync.Mutex
+	ended    bool // fd is closed
 	r        *replica.Replica
 	lastSeen []uint64 // per hot slot: seq of the last tracked change received
 	fail     error    // first protocol error (bad frame, seq gap, ERROR message)
@@ -230,33 +237,40 @@ type sessionStats struct {
 	cache     *frameCache
 }
 
-// readBuffer is each session's read buffer: when the server sends a batch of
-// frames with one write, they are read with one syscall too.
-const readBuffer = 32 << 10
-
 // dialSession opens a gateway session with gobwas/ws and subscribes. The
-// client side of 5,000 sessions costs about as much CPU as the server's, so it
-// reads frames straight off a buffered conn rather than through a
-// per-message API.
-func dialSession(ctx context.Context, addr string, n int, guildID string, ranges [][2]int, hot int) (*session, error) {
+// connection then leaves the Go runtime's netpoller: its descriptor is
+// duplicated and the net.Conn closed, so that a poller can read it (see
+// poller.go). early is what came with the handshake reply.
+func dialSession(ctx context.Context, addr string, n int, guildID string, ranges [][2]int, hot int) (s *session, early []byte, err error) {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, br, _, err := ws.Dial(dctx, "ws://"+addr+"/gateway")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var src io.Reader = c
-	if br != nil { // bytes that came with the handshake reply
-		src = io.MultiReader(br, c)
+	defer c.Close()
+	if br != nil {
+		early = make([]byte, br.Buffered())
+		br.Read(early)
+		ws.PutReader(br)
 	}
-	s := &session{n: n, ranges: ranges, conn: c, src: bufio.NewReaderSize(src, readBuffer), done: make(chan struct{}),
-		r: replica.New(), lastSeen: make([]uint64, hot)}
 	msg := fmt.Sprintf(`{"op":"subscribe","guild_id":%q,"ranges":%s}`, guildID, rangesJSON(ranges))
 	if err := wsutil.WriteClientText(c, []byte(msg)); err != nil {
-		c.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil, nil, err
+	}
+	fd, derr := -1, error(nil)
+	if err := rc.Control(func(cfd uintptr) { fd, derr = unix.FcntlInt(cfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, nil, err
+	}
+	if derr != nil {
+		return nil, nil, derr
+	}
+	// The duplicate shares the socket's open file, which Go made non-blocking.
+	return &session{n: n, ranges: ranges, fd: fd, done: make(chan struct{}), r: replica.New(), lastSeen: make([]uint64, hot)}, early, nil
 }
 
 func rangesJSON(rs [][2]int) string {
@@ -272,43 +286,6 @@ func rangesJSON(rs [][2]int) string {
 	return b.String()
 }
 
-// readLoop applies every frame to the session's replica and times tracked
-// changes. It ends when the connection does.
-func (s *session) readLoop(cache *frameCache, st *sessionStats, stopping *atomic.Bool) {
-	defer close(s.done)
-	var buf bytes.Buffer
-	control := wsutil.ControlFrameHandler(s.conn, ws.StateClientSide) // pongs, close replies
-	rd := &wsutil.Reader{Source: s.src, State: ws.StateClientSide, OnIntermediate: control}
-	for {
-		buf.Reset()
-		h, err := rd.NextFrame()
-		switch {
-		case err != nil:
-		case h.OpCode.IsControl():
-			if err = control(h, rd); err == nil {
-				continue
-			}
-		default:
-			_, err = buf.ReadFrom(rd)
-		}
-		if err != nil {
-			if !stopping.Load() {
-				s.mu.Lock()
-				s.closed = err
-				s.mu.Unlock()
-				st.failures.Add(1)
-			}
-			return
-		}
-		now := time.Now()
-		frame := buf.Bytes()
-		st.frames.Add(1)
-		st.bytes.Add(int64(len(frame)))
-		st.lastFrame.Store(now.UnixNano())
-		s.handle(frame, now, cache, st)
-	}
-}
-
 func (s *session) setFail(err error, st *sessionStats) {
 	if s.fail == nil {
 		s.fail = err
@@ -316,9 +293,8 @@ func (s *session) setFail(err error, st *sessionStats) {
 	}
 }
 
+// handle applies one message; s.mu is held.
 func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *sessionStats) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.frames++
 	seq, body, ok := split(frame)
 	if !ok {
@@ -335,7 +311,7 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 		}
 		return
 	}
-	d, err := cache.get(body)
+	d, err := s.p.lookup(body)
 	if err != nil {
 		s.setFail(fmt.Errorf("bad frame: %v: %.200s", err, frame), st)
 		return
