@@ -3,63 +3,17 @@ package sortedset
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
+
+	"github.com/bucketed/sortedset/internal/benchdata"
 )
 
 // The member-list benchmarks. Every workload runs on a Set (impl=set) and on
 // the sorted slice a Go user would write first (impl=slice: slices.BinarySearch
 // plus slices.Insert/Delete), so benchstat -col /impl gives the ratio from one
 // run. Set SORTEDSET_BENCH_10M=1 to add 10M items.
-
-func benchSizes() []int {
-	sizes := []int{1_000, 10_000, 100_000, 1_000_000}
-	if os.Getenv("SORTEDSET_BENCH_10M") != "" {
-		sizes = append(sizes, 10_000_000)
-	}
-	return sizes
-}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("n=%dM", n/1_000_000)
-	case n >= 1_000:
-		return fmt.Sprintf("n=%dk", n/1_000)
-	}
-	return fmt.Sprintf("n=%d", n)
-}
-
-var benchItems = struct {
-	sync.Mutex
-	m map[int][]int64
-}{m: map[int][]int64{}}
-
-// randomItems returns n distinct random int64s in increasing order; the same
-// n always gives the same items.
-func randomItems(n int) []int64 {
-	benchItems.Lock()
-	defer benchItems.Unlock()
-	if items, ok := benchItems.m[n]; ok {
-		return items
-	}
-	rng := rand.New(rand.NewPCG(uint64(n), 1))
-	seen := make(map[int64]struct{}, n)
-	items := make([]int64, 0, n)
-	for len(items) < n {
-		x := rng.Int64()
-		if _, dup := seen[x]; !dup {
-			seen[x] = struct{}{}
-			items = append(items, x)
-		}
-	}
-	slices.Sort(items)
-	benchItems.m[n] = items
-	return items
-}
 
 func mustFromSorted(b *testing.B, items []int64, opts ...Option) *Set[int64] {
 	s, err := FromSorted(items, opts...)
@@ -69,64 +23,25 @@ func mustFromSorted(b *testing.B, items []int64, opts ...Option) *Set[int64] {
 	return s
 }
 
-// sortedSlice is the baseline: a sorted []int64 with binary search.
-type sortedSlice []int64
-
-func (s *sortedSlice) add(x int64) int {
-	i, found := slices.BinarySearch(*s, x)
-	if !found {
-		*s = slices.Insert(*s, i, x)
-	}
-	return i
-}
-
-func (s *sortedSlice) remove(x int64) int {
-	i, found := slices.BinarySearch(*s, x)
-	if !found {
-		return -1
-	}
-	*s = slices.Delete(*s, i, i+1)
-	return i
-}
-
-// churner drives the churn workload: remove a random present item, add a
-// fresh random one. present holds the items currently in the container.
-type churner struct {
-	rng     *rand.Rand
-	present []int64
-}
-
-func newChurner(items []int64) *churner {
-	return &churner{rng: rand.New(rand.NewPCG(7, 7)), present: slices.Clone(items)}
-}
-
-// next returns the item to remove and its replacement.
-func (c *churner) next() (old, fresh int64) {
-	j := c.rng.IntN(len(c.present))
-	old, fresh = c.present[j], c.rng.Int64()
-	c.present[j] = fresh
-	return old, fresh
-}
-
 func BenchmarkChurn(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
-			s, c := mustFromSorted(b, items), newChurner(items)
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
+			s, c := mustFromSorted(b, items), benchdata.NewChurner(items)
 			b.ReportAllocs()
 			for b.Loop() {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				s.Remove(old)
 				s.Add(fresh)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
-			s, c := sortedSlice(slices.Clone(items)), newChurner(items)
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
+			s, c := benchdata.SortedSlice(slices.Clone(items)), benchdata.NewChurner(items)
 			b.ReportAllocs()
 			for b.Loop() {
-				old, fresh := c.next()
-				s.remove(old)
-				s.add(fresh)
+				old, fresh := c.Next()
+				s.Remove(old)
+				s.Add(fresh)
 			}
 		})
 	}
@@ -151,7 +66,7 @@ func BenchmarkAdd1000(b *testing.B) {
 			case "tail":
 				first = base[n-1] + 1
 			}
-			b.Run(sizeName(n)+"/at="+where+"/impl=set", func(b *testing.B) {
+			b.Run(benchdata.SizeName(n)+"/at="+where+"/impl=set", func(b *testing.B) {
 				s := mustFromSorted(b, base)
 				for b.Loop() {
 					for x := first; x < first+1000; x++ {
@@ -164,15 +79,15 @@ func BenchmarkAdd1000(b *testing.B) {
 					b.StartTimer()
 				}
 			})
-			b.Run(sizeName(n)+"/at="+where+"/impl=slice", func(b *testing.B) {
-				s := sortedSlice(slices.Clone(base))
+			b.Run(benchdata.SizeName(n)+"/at="+where+"/impl=slice", func(b *testing.B) {
+				s := benchdata.SortedSlice(slices.Clone(base))
 				for b.Loop() {
 					for x := first; x < first+1000; x++ {
-						s.add(x)
+						s.Add(x)
 					}
 					b.StopTimer()
 					for x := first; x < first+1000; x++ {
-						s.remove(x)
+						s.Remove(x)
 					}
 					b.StartTimer()
 				}
@@ -181,22 +96,11 @@ func BenchmarkAdd1000(b *testing.B) {
 	}
 }
 
-// probes returns random present items to look up, so that lookups miss the
-// cache the way they do in a server.
-func probes(items []int64) []int64 {
-	rng := rand.New(rand.NewPCG(3, 3))
-	p := make([]int64, 1<<16)
-	for i := range p {
-		p[i] = items[rng.IntN(len(items))]
-	}
-	return p
-}
-
 func BenchmarkIndexOf(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		p := probes(items)
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		p := benchdata.Probes(items)
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
 			s := mustFromSorted(b, items)
 			i := 0
 			for b.Loop() {
@@ -206,7 +110,7 @@ func BenchmarkIndexOf(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				if _, ok := slices.BinarySearch(items, p[i%len(p)]); !ok {
@@ -218,20 +122,10 @@ func BenchmarkIndexOf(b *testing.B) {
 	}
 }
 
-// randomIndices returns random indices below n.
-func randomIndices(n int) []int {
-	rng := rand.New(rand.NewPCG(5, 5))
-	idx := make([]int, 1<<16)
-	for i := range idx {
-		idx[i] = rng.IntN(n)
-	}
-	return idx
-}
-
 func BenchmarkAt(b *testing.B) {
-	for _, n := range benchSizes() {
-		items, idx := randomItems(n), randomIndices(n)
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items, idx := benchdata.Items(n), benchdata.Ints(n, 5)
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
 			s := mustFromSorted(b, items)
 			i := 0
 			for b.Loop() {
@@ -241,7 +135,7 @@ func BenchmarkAt(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			i, sum := 0, int64(0)
 			for b.Loop() {
 				sum += items[idx[i%len(idx)]]
@@ -255,14 +149,14 @@ func BenchmarkAt(b *testing.B) {
 // BenchmarkSlice pages 100 rows from a random start, as a member-list SYNC
 // does.
 func BenchmarkSlice(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
 		rng := rand.New(rand.NewPCG(9, 9))
 		starts := make([]int, 1<<16)
 		for i := range starts {
 			starts[i] = rng.IntN(n)
 		}
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
 			s := mustFromSorted(b, items)
 			b.ReportAllocs()
 			i := 0
@@ -271,7 +165,7 @@ func BenchmarkSlice(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -284,15 +178,15 @@ func BenchmarkSlice(b *testing.B) {
 }
 
 func BenchmarkFromSorted(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				runtime.KeepAlive(mustFromSorted(b, items))
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				runtime.KeepAlive(slices.Clone(items))
@@ -302,15 +196,15 @@ func BenchmarkFromSorted(b *testing.B) {
 }
 
 func BenchmarkIterate(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
 			s := mustFromSorted(b, items)
 			for b.Loop() {
 				sumSet(s)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			for b.Loop() {
 				sumSlice(items)
 			}
@@ -350,15 +244,15 @@ func heapAfter() uint64 {
 // churn operations on n items (B/item); the time it reports is not of
 // interest.
 func BenchmarkMemory(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		b.Run(sizeName(n)+"/impl=set", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		b.Run(benchdata.SizeName(n)+"/impl=set", func(b *testing.B) {
 			for b.Loop() {
-				c := newChurner(items)
+				c := benchdata.NewChurner(items)
 				before := heapAfter()
 				s := mustFromSorted(b, items)
 				for range n {
-					old, fresh := c.next()
+					old, fresh := c.Next()
 					s.Remove(old)
 					s.Add(fresh)
 				}
@@ -368,15 +262,15 @@ func BenchmarkMemory(b *testing.B) {
 				runtime.KeepAlive(c)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			for b.Loop() {
-				c := newChurner(items)
+				c := benchdata.NewChurner(items)
 				before := heapAfter()
-				s := sortedSlice(slices.Clone(items))
+				s := benchdata.SortedSlice(slices.Clone(items))
 				for range min(n, 100_000) {
-					old, fresh := c.next()
-					s.remove(old)
-					s.add(fresh)
+					old, fresh := c.Next()
+					s.Remove(old)
+					s.Add(fresh)
 				}
 				b.ReportMetric(float64(heapAfter()-before)/float64(n), "B/item")
 				runtime.KeepAlive(s)
@@ -390,14 +284,14 @@ func BenchmarkMemory(b *testing.B) {
 // and At at 1M items for several bucket sizes.
 func BenchmarkBucketSize(b *testing.B) {
 	const n = 1_000_000
-	items, idx := randomItems(n), randomIndices(n)
-	p := probes(items)
+	items, idx := benchdata.Items(n), benchdata.Ints(n, 5)
+	p := benchdata.Probes(items)
 	for _, size := range []int{64, 128, 256, 512, 1024, 2048, 4096} {
 		opt := WithBucketSize(size)
 		b.Run(fmt.Sprintf("op=churn/B=%d", size), func(b *testing.B) {
-			s, c := mustFromSorted(b, items, opt), newChurner(items)
+			s, c := mustFromSorted(b, items, opt), benchdata.NewChurner(items)
 			for b.Loop() {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				s.Remove(old)
 				s.Add(fresh)
 			}

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/bucketed/sortedset/internal/benchdata"
 )
 
 // randomMembers returns n distinct members in compareMembers order: a few
@@ -48,10 +50,10 @@ func BenchmarkWithKeyChurn(b *testing.B) {
 		rng := rand.New(rand.NewPCG(11, 11))
 		items := randomMembers(rng, n)
 		for _, withKey := range []bool{false, true} {
-			name := sizeName(n) + "/key=none"
+			name := benchdata.SizeName(n) + "/key=none"
 			opts := []Option{}
 			if withKey {
-				name = sizeName(n) + "/key=uint64"
+				name = benchdata.SizeName(n) + "/key=uint64"
 				opts = append(opts, WithKey(memberKey))
 			}
 			b.Run(name, func(b *testing.B) {

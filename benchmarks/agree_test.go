@@ -3,21 +3,23 @@ package benchmarks
 import (
 	"slices"
 	"testing"
+
+	"github.com/bucketed/sortedset/internal/benchdata"
 )
 
 // TestContainersAgree checks that the four containers, built and driven the
 // way the benchmarks drive them, hold the same items, so that the benchmarks
 // compare equal work.
 func TestContainersAgree(t *testing.T) {
-	items := randomItems(5_000)
-	s, sl, tw, gg := newSortedset(t, items), sortedSlice(slices.Clone(items)), newTidwall(items), newGoogle(items)
-	c := newChurner(items)
+	items := benchdata.Items(5_000)
+	s, sl, tw, gg := newSortedset(t, items), benchdata.SortedSlice(slices.Clone(items)), newTidwall(items), newGoogle(items)
+	c := benchdata.NewChurner(items)
 	for range 20_000 {
-		old, fresh := c.next()
+		old, fresh := c.Next()
 		s.Remove(old)
 		s.Add(fresh)
-		sl.remove(old)
-		sl.add(fresh)
+		sl.Remove(old)
+		sl.Add(fresh)
 		tw.Delete(old)
 		tw.Set(fresh)
 		gg.Delete(old)
@@ -35,7 +37,7 @@ func TestContainersAgree(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("google differs from the slice after churn")
 	}
-	for _, i := range randomInts(len(want), 11)[:200] {
+	for _, i := range benchdata.Ints(len(want), 11)[:200] {
 		if x, ok := s.At(i); !ok || x != want[i] {
 			t.Fatalf("sortedset.At(%d) = %d, %v; want %d", i, x, ok, want[i])
 		}

@@ -1,13 +1,11 @@
 package benchmarks
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
+
+	"github.com/bucketed/sortedset/internal/benchdata"
 
 	"github.com/bucketed/sortedset"
 	gbtree "github.com/google/btree"
@@ -40,52 +38,6 @@ import (
 
 const googleDegree = 32
 
-func benchSizes() []int {
-	sizes := []int{1_000, 10_000, 100_000, 1_000_000}
-	if os.Getenv("SORTEDSET_BENCH_10M") != "" {
-		sizes = append(sizes, 10_000_000)
-	}
-	return sizes
-}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("n=%dM", n/1_000_000)
-	case n >= 1_000:
-		return fmt.Sprintf("n=%dk", n/1_000)
-	}
-	return fmt.Sprintf("n=%d", n)
-}
-
-var itemCache = struct {
-	sync.Mutex
-	m map[int][]int64
-}{m: map[int][]int64{}}
-
-// randomItems returns n distinct random int64s in increasing order; the same
-// n always gives the same items.
-func randomItems(n int) []int64 {
-	itemCache.Lock()
-	defer itemCache.Unlock()
-	if items, ok := itemCache.m[n]; ok {
-		return items
-	}
-	rng := rand.New(rand.NewPCG(uint64(n), 1))
-	seen := make(map[int64]struct{}, n)
-	items := make([]int64, 0, n)
-	for len(items) < n {
-		x := rng.Int64()
-		if _, dup := seen[x]; !dup {
-			seen[x] = struct{}{}
-			items = append(items, x)
-		}
-	}
-	slices.Sort(items)
-	itemCache.m[n] = items
-	return items
-}
-
 // Constructors: each returns a container holding items (sorted, distinct).
 
 func newSortedset(tb testing.TB, items []int64) *sortedset.Set[int64] {
@@ -112,60 +64,6 @@ func newGoogle(items []int64) *gbtree.BTreeG[int64] {
 	return t
 }
 
-// sortedSlice is the baseline a Go user writes first.
-type sortedSlice []int64
-
-func (s *sortedSlice) add(x int64) {
-	if i, found := slices.BinarySearch(*s, x); !found {
-		*s = slices.Insert(*s, i, x)
-	}
-}
-
-func (s *sortedSlice) remove(x int64) {
-	if i, found := slices.BinarySearch(*s, x); found {
-		*s = slices.Delete(*s, i, i+1)
-	}
-}
-
-// churner yields the churn workload: remove a random present item, add a
-// fresh random one.
-type churner struct {
-	rng     *rand.Rand
-	present []int64
-}
-
-func newChurner(items []int64) *churner {
-	return &churner{rng: rand.New(rand.NewPCG(7, 7)), present: slices.Clone(items)}
-}
-
-func (c *churner) next() (old, fresh int64) {
-	j := c.rng.IntN(len(c.present))
-	old, fresh = c.present[j], c.rng.Int64()
-	c.present[j] = fresh
-	return old, fresh
-}
-
-// randomInts returns 65536 random ints below n, from the given seed: as many
-// as the root package uses, so that the branch predictor cannot learn the
-// probe sequence.
-func randomInts(n int, seed uint64) []int {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	r := make([]int, 1<<16)
-	for i := range r {
-		r[i] = rng.IntN(n)
-	}
-	return r
-}
-
-// probes returns random present items to look up.
-func probes(items []int64) []int64 {
-	p := make([]int64, 0, 1<<16)
-	for _, i := range randomInts(len(items), 3) {
-		p = append(p, items[i])
-	}
-	return p
-}
-
 // BenchmarkChurn measures churn in a steady state: before the timer starts,
 // each tree runs n/4 untimed churn operations, so that the shape left by its
 // bulk load (tidwall's Load packs leaves full, so that the first insert into
@@ -173,56 +71,56 @@ func probes(items []int64) []int64 {
 // set's FromSorted leaves headroom) does not decide the result. The slice has
 // no shape to settle.
 func BenchmarkChurn(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
 		warm := n / 4
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
-			s, c := newSortedset(b, items), newChurner(items)
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
+			s, c := newSortedset(b, items), benchdata.NewChurner(items)
 			for range warm {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				s.Remove(old)
 				s.Add(fresh)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				s.Remove(old)
 				s.Add(fresh)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
-			s, c := sortedSlice(slices.Clone(items)), newChurner(items)
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
+			s, c := benchdata.SortedSlice(slices.Clone(items)), benchdata.NewChurner(items)
 			b.ReportAllocs()
 			for b.Loop() {
-				old, fresh := c.next()
-				s.remove(old)
-				s.add(fresh)
+				old, fresh := c.Next()
+				s.Remove(old)
+				s.Add(fresh)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
-			t, c := newTidwall(items), newChurner(items)
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
+			t, c := newTidwall(items), benchdata.NewChurner(items)
 			for range warm {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				t.Delete(old)
 				t.Set(fresh)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				t.Delete(old)
 				t.Set(fresh)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
-			t, c := newGoogle(items), newChurner(items)
+		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
+			t, c := newGoogle(items), benchdata.NewChurner(items)
 			for range warm {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				t.Delete(old)
 				t.ReplaceOrInsert(fresh)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				old, fresh := c.next()
+				old, fresh := c.Next()
 				t.Delete(old)
 				t.ReplaceOrInsert(fresh)
 			}
@@ -241,7 +139,7 @@ func BenchmarkAdd1000(b *testing.B) {
 		}
 		for _, where := range []string{"head", "middle", "tail"} {
 			first := map[string]int64{"head": -1000, "middle": base[n/2] + 1, "tail": base[n-1] + 1}[where]
-			name := sizeName(n) + "/at=" + where
+			name := benchdata.SizeName(n) + "/at=" + where
 			// round runs add(x) for the 1000 new items, then, untimed, del(x).
 			round := func(b *testing.B, add, del func(int64)) {
 				for b.Loop() {
@@ -262,8 +160,8 @@ func BenchmarkAdd1000(b *testing.B) {
 				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) })
 			})
 			b.Run(name+"/impl=slice", func(b *testing.B) {
-				s := sortedSlice(slices.Clone(base))
-				round(b, s.add, s.remove)
+				s := benchdata.SortedSlice(slices.Clone(base))
+				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) })
 			})
 			b.Run(name+"/impl=tidwall", func(b *testing.B) {
 				t := newTidwall(base)
@@ -280,10 +178,10 @@ func BenchmarkAdd1000(b *testing.B) {
 // BenchmarkIndexOf looks up random present items. The btrees cannot return
 // an index; they run Get (see the note at the top of the file).
 func BenchmarkIndexOf(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		p := probes(items)
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		p := benchdata.Probes(items)
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
 			s, i := newSortedset(b, items), 0
 			for b.Loop() {
 				if _, ok := s.IndexOf(p[i%len(p)]); !ok {
@@ -292,7 +190,7 @@ func BenchmarkIndexOf(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				if _, ok := slices.BinarySearch(items, p[i%len(p)]); !ok {
@@ -301,7 +199,7 @@ func BenchmarkIndexOf(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			t, i := newTidwall(items), 0
 			for b.Loop() {
 				if _, ok := t.Get(p[i%len(p)]); !ok {
@@ -310,7 +208,7 @@ func BenchmarkIndexOf(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
 			t, i := newGoogle(items), 0
 			for b.Loop() {
 				if _, ok := t.Get(p[i%len(p)]); !ok {
@@ -325,9 +223,9 @@ func BenchmarkIndexOf(b *testing.B) {
 // BenchmarkAt reads the item at a random index. google/btree has no
 // positional access and is left out.
 func BenchmarkAt(b *testing.B) {
-	for _, n := range benchSizes() {
-		items, idx := randomItems(n), randomInts(n, 5)
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items, idx := benchdata.Items(n), benchdata.Ints(n, 5)
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
 			s, i := newSortedset(b, items), 0
 			for b.Loop() {
 				if _, ok := s.At(idx[i%len(idx)]); !ok {
@@ -336,7 +234,7 @@ func BenchmarkAt(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			i, sum := 0, int64(0)
 			for b.Loop() {
 				sum += items[idx[i%len(idx)]]
@@ -344,7 +242,7 @@ func BenchmarkAt(b *testing.B) {
 			}
 			runtime.KeepAlive(sum)
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			t, i := newTidwall(items), 0
 			for b.Loop() {
 				if _, ok := t.GetAt(idx[i%len(idx)]); !ok {
@@ -359,9 +257,9 @@ func BenchmarkAt(b *testing.B) {
 // BenchmarkSlice copies out 100 items from a random start, as a member-list
 // SYNC does. google/btree has no positional access and is left out.
 func BenchmarkSlice(b *testing.B) {
-	for _, n := range benchSizes() {
-		items, starts := randomItems(n), randomInts(n, 9)
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items, starts := benchdata.Items(n), benchdata.Ints(n, 9)
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
 			s, i := newSortedset(b, items), 0
 			b.ReportAllocs()
 			for b.Loop() {
@@ -369,7 +267,7 @@ func BenchmarkSlice(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
@@ -378,7 +276,7 @@ func BenchmarkSlice(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			t, i := newTidwall(items), 0
 			b.ReportAllocs()
 			for b.Loop() {
@@ -398,27 +296,27 @@ func BenchmarkSlice(b *testing.B) {
 }
 
 func BenchmarkFromSorted(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				runtime.KeepAlive(newSortedset(b, items))
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				runtime.KeepAlive(slices.Clone(items))
 			}
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				runtime.KeepAlive(newTidwall(items))
 			}
 		})
-		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				runtime.KeepAlive(newGoogle(items))
@@ -428,9 +326,9 @@ func BenchmarkFromSorted(b *testing.B) {
 }
 
 func BenchmarkIterate(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
 			s := newSortedset(b, items)
 			for b.Loop() {
 				var sum int64
@@ -440,7 +338,7 @@ func BenchmarkIterate(b *testing.B) {
 				runtime.KeepAlive(sum)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			for b.Loop() {
 				var sum int64
 				for _, x := range items {
@@ -449,7 +347,7 @@ func BenchmarkIterate(b *testing.B) {
 				runtime.KeepAlive(sum)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			t := newTidwall(items)
 			for b.Loop() {
 				var sum int64
@@ -457,7 +355,7 @@ func BenchmarkIterate(b *testing.B) {
 				runtime.KeepAlive(sum)
 			}
 		})
-		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
 			t := newGoogle(items)
 			for b.Loop() {
 				var sum int64
@@ -481,15 +379,15 @@ func liveHeap() uint64 {
 // slice runs at most 1000 churn operations: its footprint cannot change
 // (the backing array keeps its capacity) and each operation moves O(n) bytes.
 func BenchmarkMemory(b *testing.B) {
-	for _, n := range benchSizes() {
-		items := randomItems(n)
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
 		measure := func(b *testing.B, ops int, build func() any, churn func(c any, old, fresh int64)) {
 			for b.Loop() {
-				c := newChurner(items)
+				c := benchdata.NewChurner(items)
 				before := liveHeap()
 				x := build()
 				for range ops {
-					old, fresh := c.next()
+					old, fresh := c.Next()
 					churn(x, old, fresh)
 				}
 				after := liveHeap()
@@ -501,28 +399,28 @@ func BenchmarkMemory(b *testing.B) {
 				runtime.KeepAlive(x)
 			}
 		}
-		b.Run(sizeName(n)+"/impl=sortedset", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=sortedset", func(b *testing.B) {
 			measure(b, n, func() any { return newSortedset(b, items) }, func(c any, old, fresh int64) {
 				s := c.(*sortedset.Set[int64])
 				s.Remove(old)
 				s.Add(fresh)
 			})
 		})
-		b.Run(sizeName(n)+"/impl=slice", func(b *testing.B) {
-			measure(b, min(n, 1000), func() any { s := sortedSlice(slices.Clone(items)); return &s }, func(c any, old, fresh int64) {
-				s := c.(*sortedSlice)
-				s.remove(old)
-				s.add(fresh)
+		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
+			measure(b, min(n, 1000), func() any { s := benchdata.SortedSlice(slices.Clone(items)); return &s }, func(c any, old, fresh int64) {
+				s := c.(*benchdata.SortedSlice)
+				s.Remove(old)
+				s.Add(fresh)
 			})
 		})
-		b.Run(sizeName(n)+"/impl=tidwall", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			measure(b, n, func() any { return newTidwall(items) }, func(c any, old, fresh int64) {
 				t := c.(*tbtree.BTreeG[int64])
 				t.Delete(old)
 				t.Set(fresh)
 			})
 		})
-		b.Run(sizeName(n)+"/impl=google", func(b *testing.B) {
+		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
 			measure(b, n, func() any { return newGoogle(items) }, func(c any, old, fresh int64) {
 				t := c.(*gbtree.BTreeG[int64])
 				t.Delete(old)

@@ -1,0 +1,126 @@
+// Package benchdata is the workload data of the member-list benchmarks: the
+// library's own (bench_test.go, against a sorted slice) and the peer
+// comparison in the benchmarks module import it, so both measure the same
+// items, probes and churn.
+package benchdata
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+)
+
+// Sizes returns the set sizes to benchmark: 1k to 1M, and 10M when the
+// environment variable SORTEDSET_BENCH_10M is set.
+func Sizes() []int {
+	sizes := []int{1_000, 10_000, 100_000, 1_000_000}
+	if os.Getenv("SORTEDSET_BENCH_10M") != "" {
+		sizes = append(sizes, 10_000_000)
+	}
+	return sizes
+}
+
+// SizeName names size n in a benchmark name: n=1k, n=1M.
+func SizeName(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("n=%dM", n/1_000_000)
+	case n >= 1_000:
+		return fmt.Sprintf("n=%dk", n/1_000)
+	}
+	return fmt.Sprintf("n=%d", n)
+}
+
+var cache = struct {
+	sync.Mutex
+	m map[int][]int64
+}{m: map[int][]int64{}}
+
+// Items returns n distinct random int64s in increasing order; the same n
+// always gives the same items, made once per process. Callers must not
+// modify them.
+func Items(n int) []int64 {
+	cache.Lock()
+	defer cache.Unlock()
+	if items, ok := cache.m[n]; ok {
+		return items
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 1))
+	seen := make(map[int64]struct{}, n)
+	items := make([]int64, 0, n)
+	for len(items) < n {
+		x := rng.Int64()
+		if _, dup := seen[x]; !dup {
+			seen[x] = struct{}{}
+			items = append(items, x)
+		}
+	}
+	slices.Sort(items)
+	cache.m[n] = items
+	return items
+}
+
+// Ints returns 65536 random ints in [0, n) from seed: more than a branch
+// predictor can learn, few enough to stay in the cache.
+func Ints(n int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	r := make([]int, 1<<16)
+	for i := range r {
+		r[i] = rng.IntN(n)
+	}
+	return r
+}
+
+// Probes returns 65536 random items of items to look up.
+func Probes(items []int64) []int64 {
+	p := make([]int64, 0, 1<<16)
+	for _, i := range Ints(len(items), 3) {
+		p = append(p, items[i])
+	}
+	return p
+}
+
+// SortedSlice is the baseline a Go user writes first: a sorted []int64 with
+// slices.BinarySearch and slices.Insert/Delete.
+type SortedSlice []int64
+
+// Add inserts x unless present and returns its index.
+func (s *SortedSlice) Add(x int64) int {
+	i, found := slices.BinarySearch(*s, x)
+	if !found {
+		*s = slices.Insert(*s, i, x)
+	}
+	return i
+}
+
+// Remove removes x and returns the index it had, or -1 when it is absent.
+func (s *SortedSlice) Remove(x int64) int {
+	i, found := slices.BinarySearch(*s, x)
+	if !found {
+		return -1
+	}
+	*s = slices.Delete(*s, i, i+1)
+	return i
+}
+
+// Churner drives the churn workload: remove a random present item, add a
+// fresh random one.
+type Churner struct {
+	rng     *rand.Rand
+	present []int64 // the items in the container now
+}
+
+// NewChurner returns a Churner for a container that holds items.
+func NewChurner(items []int64) *Churner {
+	return &Churner{rng: rand.New(rand.NewPCG(7, 7)), present: slices.Clone(items)}
+}
+
+// Next returns the item to remove and its replacement.
+func (c *Churner) Next() (old, fresh int64) {
+	j := c.rng.IntN(len(c.present))
+	old, fresh = c.present[j], c.rng.Int64()
+	c.present[j] = fresh
+	return old, fresh
+}
