@@ -34,10 +34,14 @@ import (
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
 
-// run is a block of consecutive known slots starting at start.
+// run is a block of consecutive known slots starting at start. A run that
+// is not owned shares its items with a decoded message (which other replicas
+// may hold too): it is copied before its first change, and its capacity is
+// its length, so an append never writes into the message.
 type run struct {
 	start int
 	items []wire.Item
+	owned bool
 }
 
 // Replica is a client's copy of one guild's member list.
@@ -144,6 +148,7 @@ func (r *Replica) apply(op wire.Op) {
 			r.length = op.Index + 1
 		}
 		if k := r.find(op.Index + 1); k < len(r.runs) && r.runs[k].start <= op.Index {
+			r.own(k)
 			r.runs[k].items[op.Index-r.runs[k].start] = *op.Item
 		} else {
 			r.fill(op.Index, []wire.Item{*op.Item})
@@ -164,8 +169,18 @@ func (r *Replica) apply(op wire.Op) {
 
 // The edits below work in place: a session applies every op of every frame,
 // and allocating runs per op made the replicas the load generator's main
-// cost. Each run owns its items' backing array (a run split off another is
-// capped at its length), so growing one never writes into another.
+// cost. Each owned run owns its items' backing array (a run split off another
+// is capped at its length), so growing one never writes into another. A SYNC
+// fills a run with the message's own items rather than a copy: sessions deep
+// in a churning list get a SYNC in most frames, and copying it was the
+// larger part of applying them.
+
+// own makes run k's items its own before they are changed in place.
+func (r *Replica) own(k int) {
+	if x := &r.runs[k]; !x.owned {
+		x.items, x.owned = slices.Clone(x.items), true
+	}
+}
 
 // find returns the first run that holds slot i or ends just before it, or
 // len(r.runs); find(i+1) is the run that holds i, if any.
@@ -188,6 +203,7 @@ func (r *Replica) moveFrom(k, d int) {
 func (r *Replica) insert(i int, it wire.Item) {
 	k := r.find(i)
 	if k < len(r.runs) && r.runs[k].start <= i { // inside run k or just after it
+		r.own(k)
 		x := &r.runs[k]
 		x.items = slices.Insert(x.items, i-x.start, it)
 		r.moveFrom(k+1, 1)
@@ -195,13 +211,14 @@ func (r *Replica) insert(i int, it wire.Item) {
 	}
 	// Runs from k on start after i+1 once moved, so the new run touches none.
 	r.moveFrom(k, 1)
-	r.runs = slices.Insert(r.runs, k, run{i, []wire.Item{it}})
+	r.runs = slices.Insert(r.runs, k, run{i, []wire.Item{it}, true})
 }
 
 // delete splices slot i out: slots after it move down by one.
 func (r *Replica) delete(i int) {
 	k := r.find(i + 1)
 	if k < len(r.runs) && r.runs[k].start <= i { // i is in run k
+		r.own(k)
 		x := &r.runs[k]
 		x.items = slices.Delete(x.items, i-x.start, i-x.start+1)
 		if len(x.items) == 0 {
@@ -226,6 +243,7 @@ func (r *Replica) mergeAt(k int) {
 	if p.start+len(p.items) != x.start {
 		return
 	}
+	r.own(k - 1)
 	p.items = append(p.items, x.items...)
 	r.runs = slices.Delete(r.runs, k, k+1)
 }
@@ -240,23 +258,24 @@ func (r *Replica) forget(a, b int) {
 			continue
 		}
 		if x.start < a {
-			out = append(out, run{x.start, x.items[: a-x.start : a-x.start]})
+			out = append(out, run{x.start, x.items[: a-x.start : a-x.start], x.owned})
 		}
 		if end > b {
-			out = append(out, run{b + 1, x.items[b+1-x.start:]})
+			out = append(out, run{b + 1, x.items[b+1-x.start:], x.owned})
 		}
 	}
 	r.runs = out
 }
 
 // fill makes slots [a, a+len(items)) known; they must be unknown now. The
-// items are copied: a decoded message may be shared by many replicas.
+// run shares items (see own): a decoded message may be shared by many
+// replicas.
 func (r *Replica) fill(a int, items []wire.Item) {
 	k := 0
 	for k < len(r.runs) && r.runs[k].start < a {
 		k++
 	}
-	r.runs = slices.Insert(r.runs, k, run{a, slices.Clone(items)})
+	r.runs = slices.Insert(r.runs, k, run{a, items[:len(items):len(items)], false})
 	r.mergeAt(k + 1)
 	r.mergeAt(k)
 }

@@ -62,6 +62,11 @@ func TestReplicaMatchesDenseModel(t *testing.T) {
 	for trial := 0; trial < 200; trial++ {
 		r, d := New(), &dense{}
 		next := 0
+		type applied struct {
+			u    *wire.Update
+			text string
+		}
+		var past []applied // a SYNC's run shares the message's items: later edits must not reach them
 		for seq := int64(1); seq <= 40; seq++ {
 			u := &wire.Update{Seq: seq}
 			for k := rng.IntN(6); k > 0; k-- {
@@ -101,6 +106,7 @@ func TestReplicaMatchesDenseModel(t *testing.T) {
 			before := fmt.Sprint(u.Ops)
 			require.NoError(t, r.Apply(u))
 			require.Equal(t, before, fmt.Sprint(u.Ops), "Apply must not change the message: the load generator shares decoded messages between replicas")
+			past = append(past, applied{u, before})
 			requireRunsValid(t, r)
 			require.Equal(t, size, r.Size())
 			for i := 0; i < size+2; i++ {
@@ -111,6 +117,9 @@ func TestReplicaMatchesDenseModel(t *testing.T) {
 					require.True(t, got.Equal(d.items[i]), "slot %d: %v != %v", i, got, d.items[i])
 				}
 			}
+		}
+		for _, a := range past {
+			require.Equal(t, a.text, fmt.Sprint(a.u.Ops), "trial %d: a later message changed message %d", trial, a.u.Seq)
 		}
 	}
 }
