@@ -96,41 +96,45 @@ func lowerBoundFunc[T any](s []T, x T, compare func(a, b T) int) int {
 	return lo
 }
 
-// orderedSearch returns the lower-bound search for T and the name of the
-// kernel behind it: k's function for the types with a machine order, the
-// generic lowerBound[T] for the rest.
-func orderedSearch[T cmp.Ordered](k kernel) (func(s []T, x T) int, string) {
-	switch reflect.TypeFor[T]().Kind() {
-	case reflect.Int64:
-		return adapt[T](k.int64s), k.name
-	case reflect.Uint64:
-		return adapt[T](k.uint64s), k.name
-	case reflect.Int32:
-		return adapt[T](k.int32s), k.name
-	case reflect.Uint32:
-		return adapt[T](k.uint32s), k.name
-	case reflect.Float64:
-		return adapt[T](k.float64s), k.name
-	case reflect.Int:
-		if unsafe.Sizeof(int(0)) == 8 {
-			return adapt[T](k.int64s), k.name
-		}
-		return adapt[T](k.int32s), k.name
-	case reflect.Uint:
-		if unsafe.Sizeof(uint(0)) == 8 {
-			return adapt[T](k.uint64s), k.name
-		}
-		return adapt[T](k.uint32s), k.name
+// orderedFuncs returns the lower-bound search for T, cmp.Compare for T and
+// the name of the kernel behind the search: k's function for the types with
+// a machine order, the generic lowerBound[T] for the rest.
+func orderedFuncs[T cmp.Ordered](k kernel) (search func(s []T, x T) int, compare func(a, b T) int, name string) {
+	kind := reflect.TypeFor[T]().Kind()
+	switch { // int and uint are their 64- or 32-bit twins
+	case kind == reflect.Int && unsafe.Sizeof(int(0)) == 8:
+		kind = reflect.Int64
+	case kind == reflect.Int:
+		kind = reflect.Int32
+	case kind == reflect.Uint && unsafe.Sizeof(uint(0)) == 8:
+		kind = reflect.Uint64
+	case kind == reflect.Uint:
+		kind = reflect.Uint32
 	}
-	return lowerBound[T], genericKernel.name
+	switch kind {
+	case reflect.Int64:
+		search, compare = machine[T](k.int64s, cmp.Compare[int64])
+	case reflect.Uint64:
+		search, compare = machine[T](k.uint64s, cmp.Compare[uint64])
+	case reflect.Int32:
+		search, compare = machine[T](k.int32s, cmp.Compare[int32])
+	case reflect.Uint32:
+		search, compare = machine[T](k.uint32s, cmp.Compare[uint32])
+	case reflect.Float64:
+		search, compare = machine[T](k.float64s, cmp.Compare[float64])
+	default:
+		return lowerBound[T], cmp.Compare[T], genericKernel.name
+	}
+	return search, compare, k.name
 }
 
-// adapt lets a kernel written for the machine type E search a T whose
-// underlying type is E's kind (int on amd64 is int64, a named type such as
-// `type ID uint64` is uint64). T and E then have the same layout and the same
-// registers in the calling convention, so the kernel is called as it is,
-// without a wrapper closure that would cost an allocation per Set and a
-// second call per search.
-func adapt[T, E any](f func(s []E, x E) int) func(s []T, x T) int {
-	return *(*func([]T, T) int)(unsafe.Pointer(&f))
+// machine returns search and compare, written for the machine type E, as
+// functions of a T whose underlying type is E's kind (int on amd64 is int64,
+// a named type such as `type ID uint64` is uint64). T and E then have the
+// same layout and the same registers in the calling convention, so the
+// functions are called as they are: a wrapper closure would cost an
+// allocation per Set and a second call per use, and cmp.Compare[T] is such a
+// closure, over T's dictionary.
+func machine[T, E any](search func([]E, E) int, compare func(a, b E) int) (func([]T, T) int, func(a, b T) int) {
+	return *(*func([]T, T) int)(unsafe.Pointer(&search)), *(*func(a, b T) int)(unsafe.Pointer(&compare))
 }

@@ -120,8 +120,8 @@ type config[T any] struct {
 // New returns an empty Set ordered by cmp.Compare: NaN sorts before every
 // other float and equals NaN, and -0 equals +0.
 func New[T cmp.Ordered](opts ...Option) *Set[T] {
-	search, kernel := orderedSearch[T](activeKernel)
-	return newSet(cmp.Compare[T], search, kernel, opts)
+	search, compare, kernel := orderedFuncs[T](activeKernel)
+	return newSet(compare, search, kernel, opts)
 }
 
 // NewFunc returns an empty Set ordered by compare, which must be a strict
