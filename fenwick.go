@@ -36,16 +36,22 @@ func (f fenwick) prefix(b int) int {
 }
 
 // find returns the bucket holding global index k (0 <= k < total) and the
-// position of k inside it.
-func (f fenwick) find(k int) (b, pos int) {
-	if len(f) == 0 {
-		return 0, k
-	}
-	for step := 1 << (bits.Len(uint(len(f))) - 1); step > 0; step >>= 1 {
+// position of k inside it. top is f.top(), which the caller keeps.
+func (f fenwick) find(k, top int) (b, pos int) {
+	for step := top; step > 0; step >>= 1 {
 		if j := b + step; j <= len(f) && f[j-1] <= k {
 			b = j
 			k -= f[j-1]
 		}
 	}
 	return b, k
+}
+
+// top returns the largest power of two <= len(f), or 0 for an empty tree:
+// the first step of find.
+func (f fenwick) top() int {
+	if len(f) == 0 {
+		return 0
+	}
+	return 1 << (bits.Len(uint(len(f))) - 1)
 }

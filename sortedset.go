@@ -100,6 +100,7 @@ type Set[T any] struct {
 	rows    []T      // rows[r+j] is items[(j+1)<<shift-1] of the bucket with row r, where that exists
 	free    []int    // rows no bucket uses
 	sizes   fenwick  // lengths of the buckets
+	top     int      // sizes.top(), kept so that At inlines
 	n       int
 	hint    int // bucket of the last write: runs of nearby writes skip the fence search
 	owner   *token
@@ -335,6 +336,7 @@ func (s *Set[T]) reindex() {
 		f = append(f, len(bk.items))
 	}
 	s.sizes = f.build()
+	s.top = s.sizes.top()
 }
 
 // Len returns the number of items. It costs O(1).
@@ -563,7 +565,7 @@ func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
 	if i < 0 || i >= s.n {
 		return item, false
 	}
-	b, pos := s.sizes.find(i)
+	b, pos := s.sizes.find(i, s.top)
 	item = s.buckets[b].items[pos]
 	s.delete(b, pos)
 	return item, true
@@ -680,7 +682,7 @@ func (s *Set[T]) At(i int) (item T, ok bool) {
 	if i < 0 || i >= s.n {
 		return item, false
 	}
-	b, pos := s.sizes.find(i)
+	b, pos := s.sizes.find(i, s.top)
 	return s.buckets[b].items[pos], true
 }
 
@@ -700,7 +702,7 @@ func (s *Set[T]) AppendRange(dst []T, start, n int) []T {
 	}
 	n = min(n, s.n-start)
 	dst = slices.Grow(dst, n)
-	b, pos := s.sizes.find(start)
+	b, pos := s.sizes.find(start, s.top)
 	for ; n > 0; b, pos = b+1, 0 {
 		items := s.buckets[b].items[pos:]
 		items = items[:min(n, len(items))]
@@ -840,6 +842,7 @@ func (s *Set[T]) Clone() *Set[T] {
 		rows:    slices.Clone(s.rows),
 		free:    slices.Clone(s.free),
 		sizes:   slices.Clone(s.sizes),
+		top:     s.top,
 		n:       s.n,
 		owner:   new(token),
 		config:  s.config,
@@ -855,7 +858,7 @@ func (s *Set[T]) Clear() {
 	clear(s.rows)
 	s.buckets, s.fences, s.fkeys = s.buckets[:0], s.fences[:0], s.fkeys[:0]
 	s.rows, s.free = s.rows[:0], s.free[:0]
-	s.sizes = s.sizes[:0]
+	s.sizes, s.top = s.sizes[:0], 0
 	s.n = 0
 	s.owner = new(token)
 }
