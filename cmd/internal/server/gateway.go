@@ -201,6 +201,7 @@ type outbox struct {
 	pool      *writerPool
 	seq       int64
 	frames    []*guild.Frame
+	doneFn    func(error) // o.done, made once: a method value passed on allocates
 	scheduled atomic.Bool
 }
 
@@ -212,7 +213,10 @@ func (o *outbox) write() {
 		o.done(nil)
 		return
 	}
-	o.c.writeFrames(o.frames, &o.seq, o.done)
+	if o.doneFn == nil {
+		o.doneFn = o.done
+	}
+	o.c.writeFrames(o.frames, &o.seq, o.doneFn)
 }
 
 // done ends a write of o: frames queued meanwhile make it schedule o again.
@@ -237,6 +241,17 @@ type wsConn struct {
 	heads    []byte
 	ends     []int
 	bufs     net.Buffers
+
+	// The raw connection and the writev callback of tryWrite, made at the
+	// first write rather than allocated for each (a write per frame and
+	// session is the server's hot path); the callback's arguments and
+	// results go through wbufs, wn and werr.
+	rawLooked bool
+	rc        syscall.RawConn // nil when conn is not a socket
+	writev    func(fd uintptr) bool
+	wbufs     net.Buffers
+	wn        int
+	werr      error
 }
 
 // errClosing is returned by writes after a close frame.
@@ -272,15 +287,9 @@ func (c *wsConn) writeFrames(frames []*guild.Frame, seq *int64, done func(error)
 		c.bufs = append(c.bufs, c.heads[start:c.ends[i]], f.Body)
 		start = c.ends[i]
 	}
-	finish := func(err error) {
-		clear(c.bufs)
-		c.bufs = c.bufs[:0]
-		c.mu.Unlock()
-		done(err)
-	}
 	rest, err := c.tryWrite(c.bufs)
 	if err != nil || len(rest) == 0 {
-		finish(err)
+		c.finish(err, done)
 		return
 	}
 	go func() {
@@ -291,28 +300,45 @@ func (c *wsConn) writeFrames(frames []*guild.Frame, seq *int64, done func(error)
 			c.conn.SetWriteDeadline(c.deadline)
 		}
 		_, err := rest.WriteTo(c.conn)
-		finish(err)
+		c.finish(err, done)
 	}()
+}
+
+// finish ends writeFrames: it lets go of the bodies, unlocks the connection
+// and reports to done.
+func (c *wsConn) finish(err error, done func(error)) {
+	clear(c.bufs)
+	c.bufs = c.bufs[:0]
+	c.mu.Unlock()
+	done(err)
 }
 
 // tryWrite makes one writev of bufs that does not wait for the socket, and
 // returns what it could not write. On a conn that is not a socket it writes
 // nothing.
 func (c *wsConn) tryWrite(bufs net.Buffers) (net.Buffers, error) {
-	sc, ok := c.conn.(syscall.Conn)
-	if !ok {
+	if !c.rawLooked {
+		c.rawLooked = true
+		if sc, ok := c.conn.(syscall.Conn); ok {
+			rc, err := sc.SyscallConn()
+			if err != nil {
+				return nil, err
+			}
+			c.rc = rc
+			c.writev = func(fd uintptr) bool {
+				c.wn, c.werr = unix.Writev(int(fd), c.wbufs)
+				return true // do not wait for the socket to be writable
+			}
+		}
+	}
+	if c.rc == nil {
 		return bufs, nil
 	}
-	rc, err := sc.SyscallConn()
+	c.wbufs = bufs
+	err := c.rc.Write(c.writev)
+	n, werr := c.wn, c.werr
+	c.wbufs, c.werr = nil, nil
 	if err != nil {
-		return nil, err
-	}
-	var n int
-	var werr error
-	if err := rc.Write(func(fd uintptr) bool {
-		n, werr = unix.Writev(int(fd), bufs)
-		return true // do not wait for the socket to be writable
-	}); err != nil {
 		return nil, err
 	}
 	if werr != nil && werr != unix.EAGAIN && werr != unix.EINTR {
