@@ -100,7 +100,7 @@ type Set[T any] struct {
 	rows    []T      // rows[r+j] is items[(j+1)<<shift-1] of the bucket with row r, where that exists
 	free    []int    // rows no bucket uses
 	sizes   fenwick  // lengths of the buckets
-	top     int      // sizes.top(), kept so that At inlines
+	top     int      // sizes.top(), the first step of sizes.find, kept: At pays for every instruction
 	n       int
 	hint    int // bucket of the last write: runs of nearby writes skip the fence search
 	owner   *token
