@@ -318,3 +318,75 @@ func TestModelUnderEachKernel(t *testing.T) {
 		checkModel(t, memberDomain(true))
 	})
 }
+
+type (
+	userID uint64 // a named type takes its underlying type's kernel
+	score  float64
+)
+
+// TestMachineTypes runs every type that New hands to a machine kernel and
+// comparison, reinterpreted from int64, uint64, int32, uint32 or float64,
+// against a sorted-slice model, under every kernel: the reinterpretation is
+// only sound if the results agree for the whole value range.
+func TestMachineTypes(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k kernel) {
+		t.Run("int", func(t *testing.T) { checkMachineType(t, k, func(r *rand.Rand) int { return int(r.Uint64()) }) })
+		t.Run("uint", func(t *testing.T) { checkMachineType(t, k, func(r *rand.Rand) uint { return uint(r.Uint64()) }) })
+		t.Run("int64", func(t *testing.T) { checkMachineType(t, k, func(r *rand.Rand) int64 { return int64(r.Uint64()) }) })
+		t.Run("uint32", func(t *testing.T) { checkMachineType(t, k, func(r *rand.Rand) uint32 { return r.Uint32() }) })
+		t.Run("int32", func(t *testing.T) { checkMachineType(t, k, func(r *rand.Rand) int32 { return int32(r.Uint32()) }) })
+		t.Run("userID", func(t *testing.T) { checkMachineType(t, k, func(r *rand.Rand) userID { return userID(r.Uint64()) }) })
+		t.Run("score", func(t *testing.T) {
+			special := []score{score(math.NaN()), score(math.Inf(1)), score(math.Inf(-1)), 0, score(math.Copysign(0, -1))}
+			checkMachineType(t, k, func(r *rand.Rand) score {
+				if r.IntN(8) == 0 {
+					return special[r.IntN(len(special))]
+				}
+				return score(r.NormFloat64())
+			})
+		})
+	})
+}
+
+func checkMachineType[T cmp.Ordered](t *testing.T, k kernel, gen func(*rand.Rand) T) {
+	s := New[T](WithBucketSize(16))
+	if got := s.Stats().Kernel; got != k.name {
+		t.Fatalf("kernel %q, want %q", got, k.name)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var model []T
+	for range 3000 {
+		x := gen(rng)
+		i, found := slices.BinarySearchFunc(model, x, cmp.Compare[T])
+		if rng.IntN(3) == 0 {
+			j, removed := s.Remove(x)
+			if removed != found || (found && j != i) {
+				t.Fatalf("Remove(%v) = %d, %v; want %d, %v", x, j, removed, i, found)
+			}
+			if found {
+				model = slices.Delete(model, i, i+1)
+			}
+			continue
+		}
+		j, added := s.Add(x)
+		if j != i || added == found {
+			t.Fatalf("Add(%v) = %d, %v; want %d, %v", x, j, added, i, !found)
+		}
+		if !found {
+			model = slices.Insert(model, i, x)
+		}
+		if len(model) > 0 {
+			y := model[rng.IntN(len(model))]
+			want, _ := slices.BinarySearchFunc(model, y, cmp.Compare[T])
+			if got, ok := s.IndexOf(y); !ok || got != want {
+				t.Fatalf("IndexOf(%v) = %d, %v; want %d", y, got, ok, want)
+			}
+		}
+	}
+	if err := s.check(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.ToSlice(); !slices.EqualFunc(got, model, func(a, b T) bool { return cmp.Compare(a, b) == 0 }) {
+		t.Fatalf("items differ from the model")
+	}
+}
