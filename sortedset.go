@@ -368,8 +368,8 @@ func (s *Set[T]) lowerBound(items []T, keys []uint64, x T, kx uint64) int {
 }
 
 // noHint is the hint of reads: they come in no runs that would pay for the
-// comparisons a hint costs when it misses (IndexOf at 10k was 17% faster
-// without them).
+// comparisons a hint costs when it misses (without them IndexOf took 21%
+// less at 1k and 16% less at 10k).
 const noHint = -1
 
 // findBucket returns the first bucket whose fence is >= x, or len(s.buckets)
