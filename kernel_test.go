@@ -141,13 +141,13 @@ func floatNext(e float64) []float64 {
 }
 
 // adversarial returns sorted blocks of every length 0..130, and a few bucket
-// lengths past the sampling step's threshold, built from vals (sorted,
+// and fence-array lengths past the sampling step's threshold, built from vals (sorted,
 // distinct or not), in several shapes.
 func adversarial[T cmp.Ordered](rng *rand.Rand, vals []T) [][]T {
 	var blocks [][]T
 	var lengths []int
 	if !testing.Short() { // the race run keeps 0..130, which reaches the threshold
-		lengths = append(lengths, 255, 256, 511, 1000)
+		lengths = append(lengths, 255, 256, 511, 1000, 2047, 2048, 2100)
 	}
 	for n := 130; n >= 0; n-- {
 		lengths = append(lengths, n)
@@ -201,7 +201,7 @@ func testKernelType[T cmp.Ordered](t *testing.T, name string, search func([]T, T
 	for _, b := range adversarial(rng, vals) {
 		checkBlock(t, name, search, b, probesFor(b, extremes, next))
 	}
-	for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 130, 255, 256, 500, 512, 1000, 1024, 4097} {
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 130, 255, 256, 500, 512, 1000, 1024, 2048, 4097} {
 		for range 3 {
 			s := randomSorted(rng, n, func() T { return gen(rng) })
 			probes := extremes
