@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command guildload is a load generator for guildd. It creates a guild of N
 // members with concurrent PUTs, blasts presence batches, opens S gateway
 // sessions, drives a churn of R list changes per second, times how long each
@@ -6,7 +8,8 @@
 //
 // With -spawn it builds and starts its own guildd on a free loopback port
 // with a temporary data dir, restarts it to time the load from disk, and
-// reads the server's memory from /proc. Run it inside the cmd module:
+// reads the server's memory from /proc. It runs on Linux only: it reads the
+// sessions with epoll. Run it inside the cmd module:
 //
 //	go run -C cmd ./guildload -spawn -members 1000000 -sessions 5000 -rate 1000 -duration 60s
 //
