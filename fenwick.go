@@ -35,13 +35,13 @@ func (f fenwick) prefix(b int) int {
 	return sum
 }
 
-// find returns the bucket holding global index k (0 <= k < total) and the
-// position of k inside it. top is f.top(), which the caller keeps. Whether a
+// find returns the bucket holding global index k and the position of k
+// inside it; k must be in [0, total), so the tree is not empty. Whether a
 // step is taken depends on k, so a branch there mispredicts about half the
-// time; a mask takes its place (At at 1k: 10.1 → 4.4 ns, at 100k 41 → 19 ns;
-// at 1M no significant change).
-func (f fenwick) find(k, top int) (b, pos int) {
-	for step := top; step > 0; step >>= 1 {
+// time; a mask takes its place, which about halved At at 1k to 100k (at 1M
+// no significant change).
+func (f fenwick) find(k int) (b, pos int) {
+	for step := 1 << (bits.Len(uint(len(f))) - 1); step > 0; step >>= 1 {
 		if j := b + step; j <= len(f) {
 			v := f[j-1]
 			m := (v - k - 1) >> 63 // all ones when v <= k
@@ -50,13 +50,4 @@ func (f fenwick) find(k, top int) (b, pos int) {
 		}
 	}
 	return b, k
-}
-
-// top returns the largest power of two <= len(f), or 0 for an empty tree:
-// the first step of find.
-func (f fenwick) top() int {
-	if len(f) == 0 {
-		return 0
-	}
-	return 1 << (bits.Len(uint(len(f))) - 1)
 }

@@ -13,9 +13,6 @@ func (s *Set[T]) check() error {
 	if len(s.fences) != nb || len(s.sizes) != nb {
 		return fmt.Errorf("%d buckets, %d fences, %d sizes", nb, len(s.fences), len(s.sizes))
 	}
-	if s.top != s.sizes.top() {
-		return fmt.Errorf("top step %d, want %d for %d buckets", s.top, s.sizes.top(), nb)
-	}
 	if s.key != nil && len(s.fkeys) != nb {
 		return fmt.Errorf("%d buckets, %d fence keys", nb, len(s.fkeys))
 	}

@@ -100,7 +100,6 @@ type Set[T any] struct {
 	rows    []T      // rows[r+j] is items[(j+1)<<shift-1] of the bucket with row r, where that exists
 	free    []int    // rows no bucket uses
 	sizes   fenwick  // lengths of the buckets
-	top     int      // sizes.top(), the first step of sizes.find, kept: At pays for every instruction
 	n       int
 	hint    int // bucket of the last write: runs of nearby writes skip the fence search
 	owner   *token
@@ -336,7 +335,6 @@ func (s *Set[T]) reindex() {
 		f = append(f, len(bk.items))
 	}
 	s.sizes = f.build()
-	s.top = s.sizes.top()
 }
 
 // Len returns the number of items. It costs O(1).
@@ -399,6 +397,12 @@ func (s *Set[T]) compareAt(items []T, keys []uint64, i int, x T, kx uint64) int 
 	return s.compare(items[i], x)
 }
 
+// compareItem compares item pos of bucket b with x, like compareAt.
+func (s *Set[T]) compareItem(b, pos int, x T, kx uint64) int {
+	bk := &s.buckets[b]
+	return s.compareAt(bk.items, bk.keys, pos, x, kx)
+}
+
 // locate returns the bucket where x is or would be, and x's position in it,
 // trying bucket h first (see findBucket). When x is greater than every item,
 // b is len(s.buckets).
@@ -407,7 +411,7 @@ func (s *Set[T]) locate(x T, kx uint64, h int) (b, pos int) {
 	switch {
 	case b == len(s.buckets):
 		return b, 0
-	case h >= 0 && b == h+1 && s.compareAt(s.buckets[b].items, s.buckets[b].keys, 0, x, kx) >= 0:
+	case h >= 0 && b == h+1 && s.compareItem(b, 0, x, kx) >= 0:
 		// x falls just past the bucket of the last write, as in an
 		// ascending run of inserts: one comparison instead of a search.
 		return b, 0
@@ -430,7 +434,7 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 	case b == len(s.buckets):
 		b--
 		pos = len(s.buckets[b].items)
-	case s.compareAt(s.buckets[b].items, s.buckets[b].keys, pos, item, kx) == 0:
+	case s.compareItem(b, pos, item, kx) == 0:
 		return s.sizes.prefix(b) + pos, false
 	case pos == 0 && b > 0 && len(s.buckets[b-1].items) < s.bucketSize:
 		// item falls between two buckets: appending to the left one moves
@@ -565,7 +569,7 @@ func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
 	if i < 0 || i >= s.n {
 		return item, false
 	}
-	b, pos := s.sizes.find(i, s.top)
+	b, pos := s.sizes.find(i)
 	item = s.buckets[b].items[pos]
 	s.delete(b, pos)
 	return item, true
@@ -663,7 +667,7 @@ func (s *Set[T]) IndexOf(item T) (index int, found bool) {
 func (s *Set[T]) find(item T, h int) (b, pos int, found bool) {
 	kx := s.keyOf(item)
 	b, pos = s.locate(item, kx, h)
-	return b, pos, b < len(s.buckets) && s.compareAt(s.buckets[b].items, s.buckets[b].keys, pos, item, kx) == 0
+	return b, pos, b < len(s.buckets) && s.compareItem(b, pos, item, kx) == 0
 }
 
 // Rank returns the number of items less than item, whether or not item is
@@ -682,7 +686,7 @@ func (s *Set[T]) At(i int) (item T, ok bool) {
 	if i < 0 || i >= s.n {
 		return item, false
 	}
-	b, pos := s.sizes.find(i, s.top)
+	b, pos := s.sizes.find(i)
 	return s.buckets[b].items[pos], true
 }
 
@@ -702,7 +706,7 @@ func (s *Set[T]) AppendRange(dst []T, start, n int) []T {
 	}
 	n = min(n, s.n-start)
 	dst = slices.Grow(dst, n)
-	b, pos := s.sizes.find(start, s.top)
+	b, pos := s.sizes.find(start)
 	for ; n > 0; b, pos = b+1, 0 {
 		items := s.buckets[b].items[pos:]
 		items = items[:min(n, len(items))]
@@ -842,7 +846,6 @@ func (s *Set[T]) Clone() *Set[T] {
 		rows:    slices.Clone(s.rows),
 		free:    slices.Clone(s.free),
 		sizes:   slices.Clone(s.sizes),
-		top:     s.top,
 		n:       s.n,
 		owner:   new(token),
 		config:  s.config,
@@ -858,7 +861,7 @@ func (s *Set[T]) Clear() {
 	clear(s.rows)
 	s.buckets, s.fences, s.fkeys = s.buckets[:0], s.fences[:0], s.fkeys[:0]
 	s.rows, s.free = s.rows[:0], s.free[:0]
-	s.sizes, s.top = s.sizes[:0], 0
+	s.sizes = s.sizes[:0]
 	s.n = 0
 	s.owner = new(token)
 }
