@@ -72,7 +72,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := &wsConn{conn: conn}
+	c := newWSConn(conn)
 	defer conn.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -84,7 +84,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	out := &outbox{c: c, pool: s.writers}
+	out := newOutbox(c, s.writers)
 	sess := guild.NewSession(s.cfg.QueueLen, nil, func() { s.writers.schedule(out) })
 	out.sess = sess
 
@@ -205,6 +205,14 @@ type outbox struct {
 	scheduled atomic.Bool
 }
 
+// newOutbox returns the outbox of the session that will write to c; its
+// caller sets sess.
+func newOutbox(c *wsConn, pool *writerPool) *outbox {
+	o := &outbox{c: c, pool: pool}
+	o.doneFn = o.done
+	return o
+}
+
 // write sends what o's session has queued, numbering updates 1, 2, 3...:
 // seq is given at write time, so frames dropped from the queue leave no gap.
 func (o *outbox) write() {
@@ -212,9 +220,6 @@ func (o *outbox) write() {
 	if len(o.frames) == 0 {
 		o.done(nil)
 		return
-	}
-	if o.doneFn == nil {
-		o.doneFn = o.done
 	}
 	o.c.writeFrames(o.frames, &o.seq, o.doneFn)
 }
@@ -242,16 +247,32 @@ type wsConn struct {
 	ends     []int
 	bufs     net.Buffers
 
-	// The raw connection and the writev callback of tryWrite, made at the
-	// first write rather than allocated for each (a write per frame and
-	// session is the server's hot path); the callback's arguments and
-	// results go through wbufs, wn and werr.
-	rawLooked bool
-	rc        syscall.RawConn // nil when conn is not a socket
-	writev    func(fd uintptr) bool
-	wbufs     net.Buffers
-	wn        int
-	werr      error
+	// The raw connection and the writev callback of tryWrite, made once
+	// rather than allocated for each write (a write per frame and session
+	// is the server's hot path); the callback's arguments and results go
+	// through wbufs, wn and werr.
+	rc     syscall.RawConn // nil when conn is not a socket
+	writev func(fd uintptr) bool
+	wbufs  net.Buffers
+	wn     int
+	werr   error
+}
+
+// newWSConn returns the writing side of conn. A conn that is not a socket,
+// or whose raw connection is not available, has no rc: tryWrite leaves all
+// of a write to conn.Write.
+func newWSConn(conn net.Conn) *wsConn {
+	c := &wsConn{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+			c.writev = func(fd uintptr) bool {
+				c.wn, c.werr = unix.Writev(int(fd), c.wbufs)
+				return true // do not wait for the socket to be writable
+			}
+		}
+	}
+	return c
 }
 
 // errClosing is returned by writes after a close frame.
@@ -317,20 +338,6 @@ func (c *wsConn) finish(err error, done func(error)) {
 // returns what it could not write. On a conn that is not a socket it writes
 // nothing.
 func (c *wsConn) tryWrite(bufs net.Buffers) (net.Buffers, error) {
-	if !c.rawLooked {
-		c.rawLooked = true
-		if sc, ok := c.conn.(syscall.Conn); ok {
-			rc, err := sc.SyscallConn()
-			if err != nil {
-				return nil, err
-			}
-			c.rc = rc
-			c.writev = func(fd uintptr) bool {
-				c.wn, c.werr = unix.Writev(int(fd), c.wbufs)
-				return true // do not wait for the socket to be writable
-			}
-		}
-	}
 	if c.rc == nil {
 		return bufs, nil
 	}

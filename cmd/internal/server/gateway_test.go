@@ -25,7 +25,7 @@ import (
 func TestWriteFrames(t *testing.T) {
 	srv, cli := net.Pipe()
 	defer cli.Close()
-	c := &wsConn{conn: srv}
+	c := newWSConn(srv)
 	body := func(n int) []byte { return bytes.Repeat([]byte{'x'}, n) }
 	frames := []*guild.Frame{
 		{Body: []byte(`,"a":1}`)},
@@ -134,7 +134,7 @@ func TestWriterPoolKeepsEachSessionInOrder(t *testing.T) {
 	for range sessions {
 		srv, cli := net.Pipe()
 		defer cli.Close()
-		out := &outbox{c: &wsConn{conn: srv}, pool: pool}
+		out := newOutbox(newWSConn(srv), pool)
 		out.sess = guild.NewSession(frames+1, nil, func() { pool.schedule(out) })
 		clients, queues = append(clients, cli), append(queues, out.sess)
 	}
@@ -167,7 +167,7 @@ func TestWriteFramesDoesNotWaitForTheSocket(t *testing.T) {
 	srv, err := ln.Accept()
 	require.NoError(t, err)
 	defer srv.Close()
-	c := &wsConn{conn: srv}
+	c := newWSConn(srv)
 	big := bytes.Repeat([]byte("0123456789"), 3<<20) // 30 MB: more than any socket buffer
 	done := make(chan error, 1)
 	var seq int64
