@@ -42,8 +42,8 @@ func (f fenwick) prefix(b int) int {
 // no significant change).
 func (f fenwick) find(k int) (b, pos int) {
 	for step := 1 << (bits.Len(uint(len(f))) - 1); step > 0; step >>= 1 {
-		if j := b + step; j <= len(f) {
-			v := f[j-1]
+		if j := b + step - 1; uint(j) < uint(len(f)) {
+			v := f[j]
 			m := (v - k - 1) >> 63 // all ones when v <= k
 			b += step & m
 			k -= v & m

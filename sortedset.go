@@ -566,7 +566,7 @@ func (s *Set[T]) Remove(item T) (index int, removed bool) {
 // RemoveAt removes the item at index i and returns it, or returns false when
 // i is out of range. It costs O(log n + B).
 func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
-	if i < 0 || i >= s.n {
+	if uint(i) >= uint(s.n) {
 		return item, false
 	}
 	b, pos := s.sizes.find(i)

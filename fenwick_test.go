@@ -1,0 +1,33 @@
+package sortedset
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestFenwick checks prefix and find against sums of the lengths, for trees
+// of every size up to 130 (odd and even depths, full and ragged right edges)
+// and lengths that include zeros.
+func TestFenwick(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n <= 130; n++ {
+		lens := make([]int, n)
+		for i := range lens {
+			lens[i] = rng.IntN(5)
+		}
+		lens[rng.IntN(n)]++ // a tree with no items has no index to find
+		f := fenwick(append([]int(nil), lens...)).build()
+		sum := 0
+		for b, l := range lens {
+			require.Equal(t, sum, f.prefix(b), "prefix(%d) of %v", b, lens)
+			for pos := range l {
+				gb, gpos := f.find(sum + pos)
+				require.Equal(t, [2]int{b, pos}, [2]int{gb, gpos}, "find(%d) of %v", sum+pos, lens)
+			}
+			sum += l
+		}
+		require.Equal(t, sum, f.prefix(n))
+	}
+}
