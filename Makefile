@@ -18,6 +18,8 @@ fmt:
 
 vet:
 	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
+	@echo "== go vet, GOOS=windows and darwin (library, cmd: guildd builds without writev)"
+	GOOS=windows $(GO) vet ./... && cd cmd && GOOS=windows $(GO) vet ./... && GOOS=darwin $(GO) vet ./...
 
 unit:
 	@echo "== go test (library, full property tests)"

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
-	"golang.org/x/sys/unix"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
@@ -263,11 +262,11 @@ type wsConn struct {
 // of a write to conn.Write.
 func newWSConn(conn net.Conn) *wsConn {
 	c := &wsConn{conn: conn}
-	if sc, ok := conn.(syscall.Conn); ok {
+	if sc, ok := conn.(syscall.Conn); ok && canWritev {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
 			c.writev = func(fd uintptr) bool {
-				c.wn, c.werr = unix.Writev(int(fd), c.wbufs)
+				c.wn, c.werr = writev(fd, c.wbufs)
 				return true // do not wait for the socket to be writable
 			}
 		}
@@ -348,7 +347,7 @@ func (c *wsConn) tryWrite(bufs net.Buffers) (net.Buffers, error) {
 	if err != nil {
 		return nil, err
 	}
-	if werr != nil && werr != unix.EAGAIN && werr != unix.EINTR {
+	if werr != nil && !socketFull(werr) {
 		return nil, werr
 	}
 	for len(bufs) > 0 && n >= len(bufs[0]) { // drop what was written
