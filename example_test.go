@@ -54,6 +54,17 @@ func ExampleSet_AppendRange() {
 	// [7]
 }
 
+func ExampleSet_Floor() {
+	s := sortedset.From([]int{10, 20, 30})
+	fmt.Println(s.Floor(25))
+	fmt.Println(s.Ceiling(25))
+	fmt.Println(s.Floor(5))
+	// Output:
+	// 1 20 true
+	// 2 30 true
+	// -1 0 false
+}
+
 func ExampleSet_Ascend() {
 	s := sortedset.From([]string{"ant", "bee", "cat", "dog"})
 	for i, x := range s.Ascend("bz") {

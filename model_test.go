@@ -28,6 +28,7 @@ const (
 	opMinMax
 	opAddRun
 	opRemoveRun
+	opFloorCeiling
 	numOps
 )
 
@@ -295,6 +296,19 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 			} else if msg := applyOp(d, opts, r, sides, op{Kind: opRemove, V: v}); msg != "" {
 				return msg
 			}
+		}
+	case opFloorCeiling:
+		ci, cx, cok := r.set.Ceiling(x)
+		if wantOK := mi < n; cok != wantOK || (cok && (ci != mi || d.compare(cx, r.model[mi]) != 0)) || (!cok && ci != -1) {
+			return fmt.Sprintf("Ceiling(%v) = %d, %v, %t; want index %d of model %v", x, ci, cx, cok, mi, r.model)
+		}
+		want := mi - 1
+		if found {
+			want = mi
+		}
+		fi, fx, fok := r.set.Floor(x)
+		if fok != (want >= 0) || fi != want || (fok && d.compare(fx, r.model[want]) != 0) {
+			return fmt.Sprintf("Floor(%v) = %d, %v, %t; want index %d of model %v", x, fi, fx, fok, want, r.model)
 		}
 	case opMinMax:
 		lo, okLo := r.set.Min()

@@ -680,6 +680,34 @@ func (s *Set[T]) Rank(item T) int {
 	return s.sizes.prefix(b) + pos
 }
 
+// Ceiling returns the smallest item >= x and its index, or (-1, zero,
+// false) when every item is less than x. It costs O(log n).
+func (s *Set[T]) Ceiling(x T) (index int, item T, ok bool) {
+	b, pos := s.locate(x, s.keyOf(x), noHint)
+	if b == len(s.buckets) {
+		return -1, item, false
+	}
+	return s.sizes.prefix(b) + pos, s.buckets[b].items[pos], true
+}
+
+// Floor returns the largest item <= x and its index, or (-1, zero, false)
+// when every item is greater than x. It costs O(log n).
+func (s *Set[T]) Floor(x T) (index int, item T, ok bool) {
+	kx := s.keyOf(x)
+	b, pos := s.locate(x, kx, noHint)
+	if b < len(s.buckets) && s.compareItem(b, pos, x, kx) == 0 {
+		return s.sizes.prefix(b) + pos, s.buckets[b].items[pos], true
+	}
+	if pos == 0 { // the item before x is the last of the bucket before
+		if b == 0 {
+			return -1, item, false
+		}
+		b--
+		pos = len(s.buckets[b].items)
+	}
+	return s.sizes.prefix(b) + pos - 1, s.buckets[b].items[pos-1], true
+}
+
 // At returns the item at index i, or false when i < 0 or i >= Len. It costs
 // O(log(n/B)).
 func (s *Set[T]) At(i int) (item T, ok bool) {
