@@ -10,7 +10,7 @@ import (
 // it is what catches a WithKey function that is not monotone.
 func (s *Set[T]) check() error {
 	nb := len(s.buckets)
-	if len(s.fences) != nb || len(s.sizes) != nb {
+	if len(s.fences) != nb || len(s.sizes) != fenwickLen(nb) || s.sizes.prefix(len(s.sizes)) != s.n {
 		return fmt.Errorf("%d buckets, %d fences, %d sizes", nb, len(s.fences), len(s.sizes))
 	}
 	if s.key != nil && len(s.fkeys) != nb {
