@@ -258,19 +258,11 @@ type wsConn struct {
 }
 
 // newWSConn returns the writing side of conn. A conn that is not a socket,
-// or whose raw connection is not available, has no rc: tryWrite leaves all
-// of a write to conn.Write.
+// whose raw connection is not available, or on a system without writev, has
+// no rc: tryWrite leaves all of a write to conn.Write.
 func newWSConn(conn net.Conn) *wsConn {
 	c := &wsConn{conn: conn}
-	if sc, ok := conn.(syscall.Conn); ok && canWritev {
-		if rc, err := sc.SyscallConn(); err == nil {
-			c.rc = rc
-			c.writev = func(fd uintptr) bool {
-				c.wn, c.werr = writev(fd, c.wbufs)
-				return true // do not wait for the socket to be writable
-			}
-		}
-	}
+	c.useWritev(conn)
 	return c
 }
 
@@ -347,7 +339,7 @@ func (c *wsConn) tryWrite(bufs net.Buffers) (net.Buffers, error) {
 	if err != nil {
 		return nil, err
 	}
-	if werr != nil && !socketFull(werr) {
+	if werr != nil {
 		return nil, werr
 	}
 	for len(bufs) > 0 && n >= len(bufs[0]) { // drop what was written

@@ -2,15 +2,9 @@
 
 package server
 
-import (
-	"errors"
-	"net"
-)
+import "net"
 
-// canWritev is false where writev(2) does not exist: every batch of frames
-// goes through net.Buffers.WriteTo on the connection (see writeFrames).
-const canWritev = false
-
-func writev(uintptr, net.Buffers) (int, error) { return 0, errors.ErrUnsupported }
-
-func socketFull(error) bool { return false }
+// useWritev leaves c without a raw connection where writev does not exist:
+// every batch of frames goes through net.Buffers.WriteTo on conn (see
+// writeFrames).
+func (c *wsConn) useWritev(net.Conn) {}
