@@ -706,9 +706,8 @@ func (s *Set[T]) Ceiling(x T) (index int, item T, ok bool) {
 // Floor returns the largest item <= x and its index, or (-1, zero, false)
 // when every item is greater than x. It costs O(log n).
 func (s *Set[T]) Floor(x T) (index int, item T, ok bool) {
-	kx := s.keyOf(x)
-	b, pos := s.locate(x, kx, noHint)
-	if b < len(s.buckets) && s.compareItem(b, pos, x, kx) == 0 {
+	b, pos, found := s.find(x, noHint)
+	if found {
 		return s.sizes.prefix(b) + pos, s.buckets[b].items[pos], true
 	}
 	if pos == 0 { // the item before x is the last of the bucket before
