@@ -3,6 +3,7 @@
 
 GO ?= go
 MODULES := . cmd benchmarks internal/asmgen
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: demo test fmt vet unit race purego fuzz-replay asm-check bench-smoke
 
@@ -20,6 +21,7 @@ vet:
 	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 	@echo "== go vet, GOOS=windows and darwin (library, cmd: guildd builds without writev)"
 	GOOS=windows $(GO) vet ./... && cd cmd && GOOS=windows $(GO) vet ./... && GOOS=darwin $(GO) vet ./...
+	@for m in $(MODULES); do echo "== staticcheck ($$m)"; (cd $$m && $(GO) run $(STATICCHECK) ./...) || exit 1; done
 
 unit:
 	@echo "== go test (library, full property tests)"

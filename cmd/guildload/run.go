@@ -345,13 +345,11 @@ func (r *runner) run(ctx context.Context) error {
 // --- model of the members, for the generator ---
 
 type model struct {
-	mu      sync.Mutex
 	ids     []uint64
 	st      []uint8
 	gen     []uint16
 	pos     []int32 // index in present, -1 when absent
 	present []int32
-	nextNew uint64
 }
 
 func newModel(n int) *model {

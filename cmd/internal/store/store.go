@@ -343,27 +343,6 @@ func encodeMember(m guild.Member) []byte {
 	return b
 }
 
-func decodeMember(b []byte) (guild.Member, error) {
-	var m guild.Member
-	var err error
-	if m.Name, b, err = readString(b); err != nil {
-		return m, err
-	}
-	n, b, err := readUvarint(b)
-	if err != nil || n > uint64(len(b)) {
-		return m, errCorrupt
-	}
-	if n > 0 {
-		m.Roles = make([]uint64, n)
-		for i := range m.Roles {
-			if m.Roles[i], b, err = readUvarint(b); err != nil {
-				return m, err
-			}
-		}
-	}
-	return m, nil
-}
-
 func encodeGuild(name string, roles []guild.Role) []byte {
 	b := appendString(nil, name)
 	b = binary.AppendUvarint(b, uint64(len(roles)))

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -309,9 +308,9 @@ func TestApplyLogicInBrowser(t *testing.T) {
 // buildGuildd builds the server from this module into a temp dir.
 func buildGuildd(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
+	goTool, err := exec.LookPath("go") // go test puts its own GOROOT/bin first in PATH
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("no go tool to build guildd with: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "guildd")
 	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/bucketed/sortedset/cmd/guildd")
