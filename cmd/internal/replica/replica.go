@@ -9,7 +9,8 @@
 // forgets range [a, b] and fills its items from a, INVALIDATE forgets range
 // [a, b]. Afterwards the list is cut or padded (with unknown slots) to the
 // message's size. An op whose index is past the current end pads the list
-// first; that is harmless and the server never relies on it.
+// first: guildd relies on that when a range that starts past the end of a
+// short list gets an INSERT at its start.
 //
 // Only known slots are stored, as runs of consecutive known items, so a
 // replica of a 1,000,000-member list subscribed to a few hundred rows costs a

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -60,6 +61,13 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if code, msg := checkUpgrade(r); code != 0 {
+		if code == http.StatusUpgradeRequired {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		writeError(w, code, msg)
+		return
+	}
 	// Counted before the handshake: once the client has its reply it may
 	// expect Close to end the session with 1001.
 	s.sessWG.Add(1)
@@ -83,7 +91,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	out := newOutbox(c, s.writers)
+	out := newOutbox(c, s.writers, cancel)
 	sess := guild.NewSession(s.cfg.QueueLen, nil, func() { s.writers.schedule(out) })
 	out.sess = sess
 
@@ -95,6 +103,9 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	}()
 	rd := &wsutil.Reader{Source: rw.Reader, State: ws.StateServerSide, MaxFrameSize: wire.MaxFrame, OnIntermediate: c.control}
 	for {
+		if sess.WaitRaw(ctx) != nil {
+			return // the writer failed: the connection is closed
+		}
 		data, text, err := c.next(rd)
 		if err != nil {
 			var perr ws.ProtocolError
@@ -139,6 +150,39 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// checkUpgrade returns the status and message of the error reply to r when
+// r is not a WebSocket handshake (RFC 6455 §4.2.1), or 0. ws.UpgradeHTTP
+// checks the same, but answers in plain text, and every error here is JSON.
+func checkUpgrade(r *http.Request) (code int, msg string) {
+	key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key"))
+	switch {
+	case r.Method != http.MethodGet:
+		return http.StatusMethodNotAllowed, "the gateway handshake is a GET"
+	case !hasToken(r.Header, "Upgrade", "websocket"):
+		return http.StatusBadRequest, "the gateway needs a WebSocket upgrade (Upgrade: websocket)"
+	case !hasToken(r.Header, "Connection", "upgrade"):
+		return http.StatusBadRequest, "the gateway needs Connection: Upgrade"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return http.StatusUpgradeRequired, "the gateway speaks WebSocket version 13"
+	case err != nil || len(key) != 16:
+		return http.StatusBadRequest, "Sec-WebSocket-Key is not 16 bytes in base64"
+	}
+	return 0, ""
+}
+
+// hasToken reports whether a comma-separated list in the name headers of h
+// holds token, ignoring case.
+func hasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unsubscribe removes sess from o. It waits out a busy inbox rather than give
@@ -198,16 +242,17 @@ type outbox struct {
 	sess      *guild.Session
 	c         *wsConn
 	pool      *writerPool
+	fail      func() // ends the session's reader when a write fails
 	seq       int64
 	frames    []*guild.Frame
 	doneFn    func(error) // o.done, made once: a method value passed on allocates
 	scheduled atomic.Bool
 }
 
-// newOutbox returns the outbox of the session that will write to c; its
-// caller sets sess.
-func newOutbox(c *wsConn, pool *writerPool) *outbox {
-	o := &outbox{c: c, pool: pool}
+// newOutbox returns the outbox of the session that will write to c; fail is
+// called when a write fails. Its caller sets sess.
+func newOutbox(c *wsConn, pool *writerPool, fail func()) *outbox {
+	o := &outbox{c: c, pool: pool, fail: fail}
 	o.doneFn = o.done
 	return o
 }
@@ -227,6 +272,7 @@ func (o *outbox) write() {
 func (o *outbox) done(err error) {
 	if err != nil && !errors.Is(err, errClosing) {
 		o.c.conn.Close() // the reader sees it and ends the session
+		o.fail()         // or, waiting in WaitRaw, sees this
 	}
 	clear(o.frames) // let the bodies go
 	o.scheduled.Store(false)
@@ -238,13 +284,13 @@ func (o *outbox) done(err error) {
 // wsConn writes the server's frames of one WebSocket. Its mutex keeps frames
 // whole: the writer sends updates, the reader pongs and close replies.
 type wsConn struct {
-	conn     net.Conn
-	mu       sync.Mutex
-	closing  bool      // a close frame was sent: nothing may follow it
-	deadline time.Time // the write deadline set on conn
-	heads    []byte
-	ends     []int
-	bufs     net.Buffers
+	conn    net.Conn
+	mu      sync.Mutex
+	closing bool          // a close frame was sent: nothing may follow it
+	timeout time.Duration // of a write that waits for the socket
+	heads   []byte
+	ends    []int
+	bufs    net.Buffers
 
 	// The raw connection and the writev callback of tryWrite, made once
 	// rather than allocated for each write (a write per frame and session
@@ -261,7 +307,7 @@ type wsConn struct {
 // whose raw connection is not available, or on a system without writev, has
 // no rc: tryWrite leaves all of a write to conn.Write.
 func newWSConn(conn net.Conn) *wsConn {
-	c := &wsConn{conn: conn}
+	c := &wsConn{conn: conn, timeout: writeTimeout}
 	c.useWritev(conn)
 	return c
 }
@@ -305,14 +351,10 @@ func (c *wsConn) writeFrames(frames []*guild.Frame, seq *int64, done func(error)
 		return
 	}
 	go func() {
-		// Moving the deadline costs more than a small write, so it moves
-		// only when less than half of writeTimeout is left.
-		if now := time.Now(); c.deadline.Sub(now) < writeTimeout/2 {
-			c.deadline = now.Add(writeTimeout)
-			c.conn.SetWriteDeadline(c.deadline)
-		}
-		_, err := rest.WriteTo(c.conn)
-		c.finish(err, done)
+		c.finish(c.blocking(func() error {
+			_, err := rest.WriteTo(c.conn)
+			return err
+		}), done)
 	}()
 }
 
@@ -376,9 +418,20 @@ func (c *wsConn) writeControl(f ws.Frame) error {
 	if err != nil {
 		return err
 	}
-	c.deadline = time.Now().Add(writeTimeout)
-	c.conn.SetWriteDeadline(c.deadline)
-	_, err = c.conn.Write(b)
+	return c.blocking(func() error {
+		_, err := c.conn.Write(b)
+		return err
+	})
+}
+
+// blocking runs write, a write that may wait for the socket, under a
+// deadline of c.timeout. The deadline is cleared afterwards: tryWrite
+// also honours it, and would fail on a deadline left over from a write long
+// done.
+func (c *wsConn) blocking(write func() error) error {
+	c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	err := write()
+	c.conn.SetWriteDeadline(time.Time{})
 	return err
 }
 

@@ -3,8 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,7 +137,7 @@ func TestWriterPoolKeepsEachSessionInOrder(t *testing.T) {
 	for range sessions {
 		srv, cli := net.Pipe()
 		defer cli.Close()
-		out := newOutbox(newWSConn(srv), pool)
+		out := newOutbox(newWSConn(srv), pool, func() {})
 		out.sess = guild.NewSession(frames+1, nil, func() { pool.schedule(out) })
 		clients, queues = append(clients, cli), append(queues, out.sess)
 	}
@@ -158,15 +161,7 @@ func TestWriterPoolKeepsEachSessionInOrder(t *testing.T) {
 // takes is finished in the background, so the caller (a pool writer) is free
 // while the client has not read it.
 func TestWriteFramesDoesNotWaitForTheSocket(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cli, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer cli.Close()
-	srv, err := ln.Accept()
-	require.NoError(t, err)
-	defer srv.Close()
+	srv, cli := tcpPair(t)
 	c := newWSConn(srv)
 	big := bytes.Repeat([]byte("0123456789"), 3<<20) // 30 MB: more than any socket buffer
 	done := make(chan error, 1)
@@ -184,4 +179,187 @@ func TestWriteFramesDoesNotWaitForTheSocket(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "after", string(got))
 	require.NoError(t, <-done)
+}
+
+// tcpPair returns the two ends of a loopback TCP connection, closed when the
+// test ends.
+func tcpPair(t *testing.T) (srv, cli net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	cli, err = net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { cli.Close() })
+	srv, err = ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	return srv, cli
+}
+
+// TestWriteAfterAnExpiredDeadline: the deadline of a write that waited for
+// the socket (here a pong) does not outlive it. The non-blocking path
+// honours write deadlines too, and every update after a ping went quiet
+// for writeTimeout used to fail with a timeout and close the session.
+func TestWriteAfterAnExpiredDeadline(t *testing.T) {
+	srv, cli := tcpPair(t)
+	c := newWSConn(srv)
+	c.timeout = 20 * time.Millisecond
+	c.mu.Lock()
+	require.NoError(t, c.writeControl(ws.NewPongFrame([]byte("p"))))
+	c.mu.Unlock()
+	time.Sleep(3 * c.timeout)
+	done := make(chan error, 1)
+	var seq int64
+	c.writeFrames([]*guild.Frame{{Body: []byte(`,"x":1}`)}}, &seq, func(err error) { done <- err })
+	require.NoError(t, <-done)
+	cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+	f, err := ws.ReadFrame(cli)
+	require.NoError(t, err)
+	require.Equal(t, ws.OpPong, f.Header.OpCode)
+	got, _, err := wsutil.ReadServerData(cli)
+	require.NoError(t, err)
+	require.Equal(t, string(guild.UpdatePrefix)+`1,"x":1}`, string(got))
+}
+
+// TestWriteFramesOverIOVMax: a batch of more frames than one writev takes
+// (two buffers a frame, 1,024 buffers a writev) is sent whole and in order.
+func TestWriteFramesOverIOVMax(t *testing.T) {
+	srv, cli := tcpPair(t)
+	c := newWSConn(srv)
+	const n = 1500
+	var frames []*guild.Frame
+	for i := range n {
+		frames = append(frames, &guild.Frame{Body: []byte(strconv.Itoa(i)), Raw: true})
+	}
+	done := make(chan error, 1)
+	var seq int64
+	c.writeFrames(frames, &seq, func(err error) { done <- err })
+	cli.SetReadDeadline(time.Now().Add(10 * time.Second)) // fail, not hang, when nothing comes
+	for i := range n {
+		got, _, err := wsutil.ReadServerData(cli)
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa(i), string(got))
+	}
+	require.NoError(t, <-done)
+}
+
+// dialRaw opens a gateway WebSocket with gobwas/ws, for tests that write
+// frames by hand.
+func dialRaw(t *testing.T, e *testEnv) net.Conn {
+	t.Helper()
+	conn, _, _, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(e.url, "http")+"/gateway")
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// clientFrame is a masked text frame, as a client sends it.
+func clientFrame(t *testing.T, payload string) []byte {
+	t.Helper()
+	b, err := ws.CompileFrame(ws.MaskFrameInPlace(ws.NewTextFrame([]byte(payload))))
+	require.NoError(t, err)
+	return b
+}
+
+// TestErrorRepliesSurviveASubscribe: the ERROR for a bad message is sent
+// also when a subscribe follows at once (a new subscription used to empty
+// the whole queue, ERRORs included).
+func TestErrorRepliesSurviveASubscribe(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	both := append(clientFrame(t, `{"op":"bogus"}`), clientFrame(t, `{"op":"subscribe","guild_id":"1","ranges":[[0,9]]}`)...)
+	for i := range 30 {
+		conn := dialRaw(t, e)
+		_, err := conn.Write(both)
+		require.NoError(t, err)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var types []string
+		for len(types) < 2 {
+			data, _, err := wsutil.ReadServerData(conn)
+			require.NoError(t, err)
+			msg, err := wire.DecodeServer(data)
+			require.NoError(t, err)
+			types = append(types, msg.T)
+		}
+		require.Equal(t, []string{wire.TypeError, wire.TypeUpdate}, types, "try %d", i)
+		conn.Close()
+	}
+}
+
+// TestBadFrameFloodIsBounded: a client that sends bad frames and never reads
+// their ERRORs stalls on its own socket; the server's memory does not grow
+// with what it sends (7 MB of one-byte frames grew the heap by 134 MB).
+func TestBadFrameFloodIsBounded(t *testing.T) {
+	e := start(t, Config{})
+	conn := dialRaw(t, e)
+	flood := bytes.Repeat(clientFrame(t, "x"), 1_000_000)
+	before := liveHeap()
+	conn.SetWriteDeadline(time.Now().Add(3 * time.Second))
+	n, _ := conn.Write(flood) // stops when the server stops reading
+	grown := int64(liveHeap()) - int64(before)
+	t.Logf("the client got %d of %d bytes out; the live heap grew by %d KB", n, len(flood), grown>>10)
+	require.Less(t, n, len(flood), "the server never stopped reading")
+	require.Less(t, grown, int64(16<<20))
+	require.Equal(t, 200, e.call("GET", "/healthz", nil, nil))
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestGatewayHandshakeErrorsAreJSON: a request to /gateway that is not a
+// WebSocket handshake gets a JSON error, as every other error does.
+func TestGatewayHandshakeErrorsAreJSON(t *testing.T) {
+	e := start(t, Config{})
+	ok := map[string]string{"Upgrade": "websocket", "Connection": "keep-alive, Upgrade",
+		"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+	for _, tc := range []struct {
+		name, header, value string
+		code                int
+	}{
+		{"no upgrade", "Upgrade", "", http.StatusBadRequest},
+		{"no connection upgrade", "Connection", "keep-alive", http.StatusBadRequest},
+		{"old version", "Sec-WebSocket-Version", "8", http.StatusUpgradeRequired},
+		{"short key", "Sec-WebSocket-Key", "c2hvcnQ=", http.StatusBadRequest},
+		{"key not base64", "Sec-WebSocket-Key", "not base64!", http.StatusBadRequest},
+	} {
+		req, err := http.NewRequest("GET", e.url+"/gateway", nil)
+		require.NoError(t, err)
+		for k, v := range ok {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set(tc.header, tc.value)
+		resp, err := httpClient.Do(req)
+		require.NoError(t, err, tc.name)
+		var body struct{ Error string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), tc.name)
+		resp.Body.Close()
+		require.Equal(t, tc.code, resp.StatusCode, tc.name)
+		require.NotEmpty(t, body.Error, tc.name)
+		if tc.code == http.StatusUpgradeRequired {
+			require.Equal(t, "13", resp.Header.Get("Sec-WebSocket-Version"))
+		}
+	}
+}
+
+// TestManyBadFramesAllAnswered: a client that sends many bad frames at once
+// and reads gets an ERROR for each, in order, while the reader waits for
+// the writer every MaxRaw of them.
+func TestManyBadFramesAllAnswered(t *testing.T) {
+	e := start(t, Config{})
+	conn := dialRaw(t, e)
+	const n = 2000
+	go conn.Write(bytes.Repeat(clientFrame(t, `{"op":"nope"}`), n))
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := range n {
+		data, _, err := wsutil.ReadServerData(conn)
+		require.NoError(t, err, "after %d ERROR replies", i)
+		msg, err := wire.DecodeServer(data)
+		require.NoError(t, err)
+		require.Equal(t, wire.TypeError, msg.T)
+	}
 }

@@ -13,15 +13,7 @@ import (
 // full, a write takes nothing and is not an error: writev's EAGAIN comes
 // with n = -1, which must not be taken for a count.
 func TestTryWriteFullSocket(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cli, err := net.Dial("tcp", ln.Addr().String()) // never reads
-	require.NoError(t, err)
-	defer cli.Close()
-	srv, err := ln.Accept()
-	require.NoError(t, err)
-	defer srv.Close()
+	srv, _ := tcpPair(t) // the client never reads
 	c := newWSConn(srv)
 	require.NotNil(t, c.rc, "a TCP connection has a raw connection")
 

@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// iovMax is Linux's IOV_MAX, the most buffers one writev takes (also what
+// net.Buffers sends per writev).
+const iovMax = 1024
+
 // useWritev gives c the raw connection of conn, when conn is a socket, and
 // the writev callback of tryWrite: a batch of frames, heads and shared
 // bodies, goes out in one writev. A socket that is full (EAGAIN) or a writev
@@ -25,7 +29,9 @@ func (c *wsConn) useWritev(conn net.Conn) {
 	}
 	c.rc = rc
 	c.writev = func(fd uintptr) bool {
-		c.wn, c.werr = unix.Writev(int(fd), c.wbufs)
+		// Linux refuses more than iovMax buffers with EINVAL; the rest
+		// is left, like the rest of a short write, to the caller.
+		c.wn, c.werr = unix.Writev(int(fd), c.wbufs[:min(len(c.wbufs), iovMax)])
 		if c.werr == unix.EAGAIN || c.werr == unix.EINTR {
 			c.wn, c.werr = 0, nil
 		}
