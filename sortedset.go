@@ -101,7 +101,8 @@ type Set[T any] struct {
 	free    []int    // rows no bucket uses
 	sizes   fenwick  // lengths of the buckets
 	n       int
-	hint    int // bucket of the last write: runs of nearby writes skip the fence search
+	hint    int  // bucket of the last write: runs of nearby writes skip the fence search
+	writes  uint // counts writes, so that iterators notice those made while they run
 	owner   *token
 	*config[T]
 }
@@ -475,6 +476,7 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	s.resample(b, pos)
 	s.sizes.add(b, 1)
 	s.n++
+	s.writes++
 	s.hint = b
 	return s.sizes.prefix(b) + pos
 }
@@ -599,6 +601,7 @@ func (s *Set[T]) delete(b, pos int) {
 	}
 	s.sizes.add(b, -1)
 	s.n--
+	s.writes++
 	switch {
 	case len(bk.items) == 0:
 		s.dropBucket(b)
@@ -784,10 +787,12 @@ func (s *Set[T]) Max() (T, bool) {
 
 // All returns an iterator over (index, item) pairs in ascending order. The
 // Set must not be modified during the iteration; if it is, the iteration
-// stops or goes on with some items seen twice or missed, but does not panic.
-// A full iteration costs O(n).
+// goes on with some items seen twice or missed, but yields only items that
+// were in the Set and does not panic. An iterator may be ranged over more
+// than once, and by several goroutines while nothing writes. A full
+// iteration costs O(n).
 func (s *Set[T]) All() iter.Seq2[int, T] {
-	return s.ascendFrom(0, 0)
+	return func(yield func(int, T) bool) { s.ascend(0, 0, yield) }
 }
 
 // Values returns an iterator over the items in ascending order, with the same
@@ -795,9 +800,20 @@ func (s *Set[T]) All() iter.Seq2[int, T] {
 func (s *Set[T]) Values() iter.Seq[T] {
 	return func(yield func(T) bool) {
 		for b := 0; b < len(s.buckets); b++ {
-			for _, x := range s.buckets[b].items {
+			items, w, off := s.buckets[b].items, s.writes, 0
+		again:
+			for k, x := range items {
 				if !yield(x) {
 					return
+				}
+				if s.writes != w { // see ascend
+					if b >= len(s.buckets) {
+						return
+					}
+					off += k + 1
+					items, w = s.buckets[b].items, s.writes
+					items = items[min(off, len(items)):]
+					goto again
 				}
 			}
 		}
@@ -805,25 +821,42 @@ func (s *Set[T]) Values() iter.Seq[T] {
 }
 
 // Ascend returns an iterator over the items >= from in ascending order, with
-// their indices, under the same rules as All. Starting costs O(log n).
+// their indices, under the same rules as All. Each range over it starts
+// with an O(log n) search.
 func (s *Set[T]) Ascend(from T) iter.Seq2[int, T] {
-	b, pos := s.locate(from, s.keyOf(from), noHint)
-	return s.ascendFrom(b, pos)
+	return func(yield func(int, T) bool) {
+		b, pos := s.locate(from, s.keyOf(from), noHint)
+		s.ascend(b, pos, yield)
+	}
 }
 
-func (s *Set[T]) ascendFrom(b, pos int) iter.Seq2[int, T] {
-	return func(yield func(int, T) bool) {
-		i := 0
-		if b < len(s.buckets) {
-			i = s.sizes.prefix(b) + pos
-		}
-		for ; b < len(s.buckets); b, pos = b+1, 0 {
-			items := s.buckets[b].items
-			for ; pos < len(items); pos++ {
-				if !yield(i, items[pos]) {
+// ascend yields the items from position pos of bucket b on, with their
+// indices. After a write made by yield it takes the bucket again: the write
+// may have shifted, dropped or replaced it, and the slice taken before could
+// then hold a freed slot's zero value. (When yield inlines and writes
+// nothing, the compiler drops the test.)
+func (s *Set[T]) ascend(b, pos int, yield func(int, T) bool) {
+	if b >= len(s.buckets) {
+		return
+	}
+	i := s.sizes.prefix(b) + pos
+	for ; b < len(s.buckets); b, pos = b+1, 0 {
+		items, w := s.buckets[b].items, s.writes
+		items = items[min(pos, len(items)):]
+	again:
+		for k, x := range items {
+			if !yield(i, x) {
+				return
+			}
+			i++
+			if s.writes != w {
+				if b >= len(s.buckets) {
 					return
 				}
-				i++
+				pos += k + 1
+				items, w = s.buckets[b].items, s.writes
+				items = items[min(pos, len(items)):]
+				goto again
 			}
 		}
 	}
@@ -832,46 +865,57 @@ func (s *Set[T]) ascendFrom(b, pos int) iter.Seq2[int, T] {
 // Backward returns an iterator over (index, item) pairs in descending order,
 // under the same rules as All.
 func (s *Set[T]) Backward() iter.Seq2[int, T] {
-	return s.descendFrom(len(s.buckets)-1, math.MaxInt)
+	return func(yield func(int, T) bool) { s.descend(len(s.buckets)-1, math.MaxInt, yield) }
 }
 
 // Descend returns an iterator over the items <= from in descending order,
-// with their indices, under the same rules as All. Starting costs O(log n).
+// with their indices, under the same rules as All. Each range over it
+// starts with an O(log n) search.
 func (s *Set[T]) Descend(from T) iter.Seq2[int, T] {
-	b, pos, found := s.find(from, noHint)
-	switch {
-	case found:
-		return s.descendFrom(b, pos)
-	case pos == 0:
-		return s.descendFrom(b-1, math.MaxInt)
+	return func(yield func(int, T) bool) {
+		b, pos, found := s.find(from, noHint)
+		switch {
+		case found:
+			s.descend(b, pos, yield)
+		case pos == 0:
+			s.descend(b-1, math.MaxInt, yield)
+		default:
+			s.descend(b, pos-1, yield)
+		}
 	}
-	return s.descendFrom(b, pos-1)
 }
 
-// descendFrom iterates downwards from position pos of bucket b; a pos past
-// the bucket's end means its last item.
-func (s *Set[T]) descendFrom(b, pos int) iter.Seq2[int, T] {
-	return func(yield func(int, T) bool) {
-		if b < 0 || b >= len(s.buckets) {
+// descend yields the items from position pos of bucket b down, with their
+// indices; a pos past the bucket's end means its last item. Like ascend, it
+// takes the bucket again after a write.
+func (s *Set[T]) descend(b, pos int, yield func(int, T) bool) {
+	if b < 0 || b >= len(s.buckets) {
+		return
+	}
+	pos = min(pos, len(s.buckets[b].items)-1)
+	i := s.sizes.prefix(b) + pos
+	for b >= 0 {
+		if b = min(b, len(s.buckets)-1); b < 0 { // buckets were dropped
 			return
 		}
-		pos = min(pos, len(s.buckets[b].items)-1)
-		i := s.sizes.prefix(b) + pos
-		for ; b >= 0; b = b - 1 {
-			items := s.buckets[b].items
-			if pos >= len(items) {
-				pos = len(items) - 1
+		items, w := s.buckets[b].items, s.writes
+		items = items[:min(pos, len(items)-1)+1]
+	again:
+		for k := len(items) - 1; k >= 0; k-- {
+			if !yield(i, items[k]) {
+				return
 			}
-			for ; pos >= 0; pos-- {
-				if !yield(i, items[pos]) {
-					return
+			i--
+			if s.writes != w {
+				if b >= len(s.buckets) {
+					break
 				}
-				i--
-			}
-			if b > 0 {
-				pos = math.MaxInt
+				items, w = s.buckets[b].items, s.writes
+				items = items[:min(k, len(items))]
+				goto again
 			}
 		}
+		b, pos = b-1, math.MaxInt
 	}
 }
 
@@ -904,6 +948,7 @@ func (s *Set[T]) Clear() {
 	s.rows, s.free = s.rows[:0], s.free[:0]
 	s.sizes = s.sizes[:0]
 	s.n = 0
+	s.writes++
 	s.owner = new(token)
 }
 

@@ -3,7 +3,9 @@ package sortedset
 import (
 	"cmp"
 	"errors"
+	"iter"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -261,6 +263,109 @@ func TestIteratorsStopAndSurviveWrites(t *testing.T) {
 		}
 	})
 	require.NoError(t, s.check())
+}
+
+// TestIteratorsUnderWrites: writes made while ranging (random adds and
+// removes, RemoveAt, Clear, a Clone written on either side) may make an
+// iterator skip or repeat items, but it yields only items that were in the
+// Set, never panics and stops. Ranging over a bucket's old slice used to
+// yield the zero value of a freed slot, and Backward indexed past dropped
+// buckets.
+func TestIteratorsUnderWrites(t *testing.T) {
+	const n = 64
+	iterators := map[string]func(s *Set[int]) iter.Seq[int]{
+		"All":      func(s *Set[int]) iter.Seq[int] { return second(s.All()) },
+		"Values":   func(s *Set[int]) iter.Seq[int] { return s.Values() },
+		"Ascend":   func(s *Set[int]) iter.Seq[int] { return second(s.Ascend(n / 3)) },
+		"Backward": func(s *Set[int]) iter.Seq[int] { return second(s.Backward()) },
+		"Descend":  func(s *Set[int]) iter.Seq[int] { return second(s.Descend(2 * n / 3)) },
+	}
+	for name, it := range iterators {
+		for _, bs := range []int{2, 4, 16} {
+			for seed := range uint64(200) {
+				rng := rand.New(rand.NewPCG(seed, uint64(bs)))
+				items := make([]int, n)
+				for i := range items {
+					items[i] = i + 1 // no zero: a zero yielded is a freed slot
+				}
+				s := From(items, WithBucketSize(bs))
+				ever := map[int]bool{}
+				for _, x := range items {
+					ever[x] = true
+				}
+				steps := 0
+				require.NotPanics(t, func() {
+					for x := range it(s) {
+						require.True(t, ever[x], "%s, B=%d, seed %d: yielded %d, never in the Set", name, bs, seed, x)
+						if steps++; steps > 10*n {
+							break
+						}
+						switch r := rng.IntN(20); {
+						case r < 8:
+							y := 1 + rng.IntN(2*n)
+							s.Add(y)
+							ever[y] = true
+						case r < 16:
+							s.Remove(1 + rng.IntN(2*n))
+						case r < 18:
+							s.RemoveAt(rng.IntN(s.Len() + 1))
+						case r < 19:
+							c := s.Clone()
+							c.Remove(x)
+							s.Remove(x + 1)
+						default:
+							s.Clear()
+						}
+					}
+				}, "%s, B=%d, seed %d", name, bs, seed)
+				require.NoError(t, s.check())
+			}
+		}
+	}
+}
+
+// second drops the indices of an (index, item) iterator.
+func second(seq iter.Seq2[int, int]) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for _, x := range seq {
+			if !yield(x) {
+				return
+			}
+		}
+	}
+}
+
+// TestIteratorsAreReusable: an iterator can be ranged over again, starts
+// where the Set is when the range starts, and serves two goroutines at once
+// (run with -race).
+func TestIteratorsAreReusable(t *testing.T) {
+	s := From([]int{1, 2, 3, 4, 5, 6, 7, 8}, WithBucketSize(4))
+	all, asc, back, desc := s.All(), s.Ascend(5), s.Backward(), s.Descend(6)
+	for range 2 {
+		assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, slices.Collect(second(all)))
+		assert.Equal(t, []int{5, 6, 7, 8}, slices.Collect(second(asc)))
+		assert.Equal(t, []int{8, 7, 6, 5, 4, 3, 2, 1}, slices.Collect(second(back)))
+		assert.Equal(t, []int{6, 5, 4, 3, 2, 1}, slices.Collect(second(desc)))
+	}
+	for _, x := range []int{100, 0, -1, -2, -3} {
+		s.Add(x)
+	}
+	assert.Equal(t, []int{100, 8, 7}, slices.Collect(second(back))[:3])
+	assert.Equal(t, []int{5, 6, 7, 8, 100}, slices.Collect(second(asc)))
+	assert.Equal(t, []int{6, 5, 4}, slices.Collect(second(desc))[:3])
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for g := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range all {
+				counts[g]++
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []int{13, 13}, counts)
 }
 
 func TestStats(t *testing.T) {
