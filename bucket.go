@@ -2,7 +2,7 @@ package sortedset
 
 // token identifies the Set that may write a bucket in place. Clone gives the
 // original and the clone fresh tokens, so every bucket they share belongs to
-// neither and is copied by whichever writes it first. It has a size so that
+// neither, and each copies it when it first writes it. It has a size so that
 // each new token has its own address.
 type token struct{ _ byte }
 

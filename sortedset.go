@@ -6,13 +6,15 @@
 // A Set keeps its items in buckets of at most BucketSize sorted items, the
 // largest item of every bucket in one contiguous array (the fences), and the
 // bucket lengths in a Fenwick tree. Finding an item is two binary searches
-// (fences, then one bucket; for items of up to 8 bytes, a row of 15 samples
-// per bucket, kept in one more array, first narrows the bucket to a
-// sixteenth); every index is a Fenwick walk. With n items and
-// B items per bucket, lookups and index queries cost O(log n), and writes
-// cost O(log n + B) for moving items inside one bucket, plus an O(n/B)
-// rebuild of the Fenwick tree when a bucket splits or merges, which happens
-// about once every B/4 writes.
+// (fences, then one bucket; in Sets of items of up to 8 bytes without a key
+// and with buckets of at least 128, a row of 15 samples per bucket, kept in
+// one more array, first narrows the bucket to a sixteenth); every index is
+// a Fenwick walk. With n items and B items per bucket, lookups and index
+// queries cost O(log n), and writes cost O(log n + B) for moving items
+// inside one bucket, plus an O(n/B) rebuild of the Fenwick tree when a
+// bucket splits or merges. A bucket takes at least B/8 inserts between
+// splits and falls below B/4 before it merges, so the rebuilds cost an
+// amortized O(n/B²) per write.
 //
 // A Set is not safe for concurrent use when one goroutine writes: like a map,
 // it wants one owner. Concurrent reads with no writer are safe, and a Clone
@@ -67,8 +69,10 @@ func WithBucketSize(n int) Option {
 	return func(o *options) { o.bucketSize = n }
 }
 
-// WithCapacity pre-sizes the Set's index arrays for n items. The constructors
-// panic when n is negative.
+// WithCapacity pre-sizes the Set's index arrays for n items. It is a hint:
+// the arrays are pre-sized for at most 2^20 buckets (about 2^28 items of up
+// to 8 bytes) and grow as needed beyond. The constructors panic when n is
+// negative.
 func WithCapacity(n int) Option {
 	return func(o *options) { o.capacity = n }
 }
@@ -103,6 +107,7 @@ type Set[T any] struct {
 	n       int
 	hint    int  // bucket of the last write: runs of nearby writes skip the fence search
 	writes  uint // counts writes, so that iterators notice those made while they run
+	run     int  // inserts in a row at the end (> 0) or the front (< 0) of bucket hint; see split
 	owner   *token
 	*config[T]
 }
@@ -166,7 +171,7 @@ func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel str
 		c.kernel = activeKernel.name
 	}
 	s := &Set[T]{owner: new(token), config: c}
-	if nb := o.capacity / (o.bucketSize / 2); nb > 0 {
+	if nb := min(o.capacity/(o.bucketSize/2), 1<<20); nb > 0 {
 		s.buckets = make([]bucket[T], 0, nb)
 		s.fences = make([]T, 0, nb)
 		if c.key != nil {
@@ -462,6 +467,9 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 // insert puts x at position pos of bucket b, splitting the bucket first when
 // it is full, and returns x's index.
 func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
+	if b != s.hint {
+		s.run = 0
+	}
 	if len(s.buckets[b].items) == s.bucketSize {
 		b, pos = s.split(b, pos)
 	}
@@ -477,28 +485,39 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	s.sizes.add(b, 1)
 	s.n++
 	s.writes++
+	switch { // a split may have moved the insert to b+1: the run goes on there
+	case pos == len(bk.items)-1 && s.run >= 0:
+		s.run++
+	case pos == 0 && s.run <= 0:
+		s.run--
+	default:
+		s.run = 0
+	}
 	s.hint = b
 	return s.sizes.prefix(b) + pos
 }
 
 // split makes room for an insert at position pos of the full bucket b and
-// returns where the insert goes. An insert past the end starts a new bucket;
-// any other splits the bucket at the insert position, with the new item at the
-// end of the left part, so that a run of ascending inserts goes on appending
-// instead of moving half a bucket each time. The split point is kept B/8 from
-// either end (but for an insert at the very front, which leaves the new item a
-// bucket of its own): every split then needs B/8 inserts before the next, which
-// keeps the bucket count below 8n/B.
+// returns where the insert goes. An insert past the end, in a run of at least
+// B/8 inserts at the end of b, starts a new bucket; one at the front, in such
+// a run at the front, gets a bucket of its own. Any other splits the bucket
+// at the insert position, with the new item at the end of the left part, so
+// that a run of ascending inserts goes on appending instead of moving half a
+// bucket each time. The split point is kept B/8 from either end: every split
+// then needs B/8 inserts before the next, which keeps the bucket count below
+// 8n/B. Without the run, a new bucket of one item is dropped again by the
+// removal of that item, and a member toggling at a bucket boundary rebuilt
+// the Fenwick tree on every write.
 func (s *Set[T]) split(b, pos int) (int, int) {
 	full := s.buckets[b]
 	n := len(full.items)
-	if pos == n {
+	edge := max(1, s.bucketSize/8)
+	if pos == n && s.run >= edge {
 		s.insertBucket(b+1, bucket[T]{owner: s.owner})
 		return b + 1, 0
 	}
 	at := 0
-	if pos > 0 {
-		edge := s.bucketSize / 8
+	if pos > 0 || s.run > -edge {
 		at = min(max(pos, edge), n-edge)
 	}
 	room := headroom(s.bucketSize)
@@ -579,7 +598,8 @@ func (s *Set[T]) Remove(item T) (index int, removed bool) {
 }
 
 // RemoveAt removes the item at index i and returns it, or returns false when
-// i is out of range. It costs O(log n + B).
+// i is out of range. It costs O(log n + B), plus an amortized O(n/B²) for
+// merges.
 func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
 	if uint(i) >= uint(s.n) {
 		return item, false
@@ -602,6 +622,7 @@ func (s *Set[T]) delete(b, pos int) {
 	s.sizes.add(b, -1)
 	s.n--
 	s.writes++
+	s.run = 0
 	switch {
 	case len(bk.items) == 0:
 		s.dropBucket(b)
@@ -920,8 +941,8 @@ func (s *Set[T]) descend(b, pos int, yield func(int, T) bool) {
 }
 
 // Clone returns a copy of the Set that shares its buckets copy-on-write: it
-// costs O(n/B), and each shared bucket is copied by whichever Set writes it
-// first. Clone counts as a write to s; afterwards s and the clone are
+// costs O(n/B), and each Set copies a shared bucket when it first writes it
+// (both do, as neither knows whether the other still holds it). Clone counts as a write to s; afterwards s and the clone are
 // independent and may be used by different goroutines.
 func (s *Set[T]) Clone() *Set[T] {
 	c := &Set[T]{

@@ -153,6 +153,11 @@ func TestOptionPanics(t *testing.T) {
 		New[int](WithKey(func(string) uint64 { return 0 }))
 	})
 	assert.NotPanics(t, func() { New[int](WithBucketSize(2), WithCapacity(1000)) })
+	for _, n := range []int{math.MaxInt, math.MaxInt / 2, 1 << 40} { // a hint: no makeslice panic, no OOM
+		s := New[int](WithBucketSize(2), WithCapacity(n))
+		s.Add(1)
+		assert.Equal(t, 1, s.Len())
+	}
 }
 
 // TestBucketsStayBounded fills a set, then removes most items in an order
@@ -186,6 +191,34 @@ func TestSequentialInsertsFillBuckets(t *testing.T) {
 		}
 		require.NoError(t, s.check())
 		assert.LessOrEqual(t, s.Stats().Buckets, 101, "step %d: %+v", step, s.Stats())
+	}
+}
+
+// TestToggleAtABucketBoundary: adding and removing one item again and again
+// where a split would leave it alone in a bucket (before the first item,
+// between two full buckets, past the last) must not split and drop a bucket
+// each time: that rebuilds the Fenwick tree, O(n/B), on every write.
+func TestToggleAtABucketBoundary(t *testing.T) {
+	s := New[int](WithBucketSize(64))
+	for i := range 64 * 100 {
+		s.Add(2 * i) // an ascending run: full buckets
+	}
+	first1, _ := s.At(s.Stats().MaxFill) // the first item of a full bucket after a full one
+	last, _ := s.Max()
+	for _, x := range []int{-1, first1 - 1, last + 1} {
+		changes, buckets := 0, s.Stats().Buckets
+		for range 100 {
+			s.Add(x)
+			if nb := s.Stats().Buckets; nb != buckets {
+				changes, buckets = changes+1, nb
+			}
+			s.Remove(x)
+			if nb := s.Stats().Buckets; nb != buckets {
+				changes, buckets = changes+1, nb
+			}
+		}
+		assert.LessOrEqual(t, changes, 2, "toggling %d: the bucket count changed %d times in 200 writes", x, changes)
+		require.NoError(t, s.check())
 	}
 }
 
