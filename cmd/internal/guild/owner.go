@@ -52,6 +52,7 @@ type Owner struct {
 	subs    map[*Session]*sub
 	sets    map[string]*rangeSet
 	version uint64 // bumped by every list change: resync bodies are cached per version
+	members atomic.Int64
 }
 
 type sub struct {
@@ -83,9 +84,14 @@ func NewOwner(list *List, m *Metrics) *Owner {
 	o := &Owner{list: list, inbox: make(chan func(), inboxSize), quit: make(chan struct{}), done: make(chan struct{}),
 		metrics: m, subs: map[*Session]*sub{}, sets: map[string]*rangeSet{}}
 	list.SetObserver(o)
+	o.members.Store(int64(list.MemberCount()))
 	go o.run()
 	return o
 }
+
+// Members is the guild's member count after the last command that Do
+// finished. It does not wait for the owner, as a metrics scrape must not.
+func (o *Owner) Members() int { return int(o.members.Load()) }
 
 // Do runs fn on the owner goroutine and waits for it. It gives up with
 // ErrBusy when the inbox stays full (backpressure: the HTTP layer answers 429).
@@ -94,7 +100,11 @@ func (o *Owner) Do(ctx context.Context, fn func(l *List)) error {
 	t := time.NewTimer(busyWait)
 	defer t.Stop()
 	select {
-	case o.inbox <- func() { defer close(fin); fn(o.list) }:
+	case o.inbox <- func() {
+		defer close(fin)
+		fn(o.list)
+		o.members.Store(int64(o.list.MemberCount()))
+	}:
 	case <-t.C:
 		return ErrBusy
 	case <-o.quit:
@@ -250,14 +260,17 @@ func (o *Owner) resync(rs *rangeSet) []byte {
 
 // send queues f to x's session; on overflow the session gets a resync.
 func (o *Owner) send(x *sub, f *Frame, nops int, force bool) {
-	if x.s.push(x.gen, f, force) {
+	queued, overflow := x.s.push(x.gen, f, force)
+	if overflow {
 		o.metrics.QueueDrops.Add(1)
 		rb := o.resync(x.rs)
 		x.s.push(x.gen, &Frame{Body: rb}, true)
 		o.metrics.OpsSent.Add(int64(2 * len(x.rs.ranges)))
 		return
 	}
-	o.metrics.OpsSent.Add(int64(nops))
+	if queued { // not refused: the session has moved to a newer subscription
+		o.metrics.OpsSent.Add(int64(nops))
+	}
 }
 
 // flush sends every range set its pending ops. With counts, range sets whose

@@ -248,3 +248,30 @@ func TestFlushCoalescesHeaderUpdates(t *testing.T) {
 		}
 	}))
 }
+
+// TestRefusedFramesAreNotCounted: frames refused because the session has
+// begun a newer subscription are not counted as ops sent, and queued ERROR
+// replies outlive Begin.
+func TestRefusedFramesAreNotCounted(t *testing.T) {
+	var m Metrics
+	o := NewOwner(NewList(7, "g", nil, []Member{{ID: 1, Name: "a", Status: Online}}), &m)
+	defer o.Stop()
+	ctx := context.Background()
+	s := NewSession(100, nil, nil)
+	gen := s.Begin()
+	require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(s, gen, [][2]int{{0, 9}}) }))
+	sent := m.OpsSent.Load()
+	require.Positive(t, sent)
+	s.PushRaw([]byte(`{"t":"ERROR"}`))
+	s.Begin() // a newer subscription, which this owner does not know of yet
+	require.NoError(t, o.Do(ctx, func(l *List) {
+		_, err := l.Upsert(Member{ID: 2, Name: "b", Status: Online})
+		require.NoError(t, err)
+		o.flush(false)
+	}))
+	require.Equal(t, sent, m.OpsSent.Load())
+	fs := s.Take(nil)
+	require.Len(t, fs, 1, "the SYNC is dropped by Begin, the ERROR kept")
+	require.True(t, fs[0].Raw)
+	require.Equal(t, 2, o.Members())
+}

@@ -76,25 +76,26 @@ func (s *Session) dropUpdates() {
 	s.q = kept
 }
 
-// push enqueues f for subscription gen. It reports overflow when max update
-// frames were queued: they have then been dropped and the caller must
-// enqueue a resync with force.
-func (s *Session) push(gen uint64, f *Frame, force bool) (overflow bool) {
+// push enqueues f for subscription gen and reports whether it did. It
+// refuses f when gen is not the session's subscription any more, and
+// reports overflow when max update frames were queued: they have then been
+// dropped and the caller must enqueue a resync with force.
+func (s *Session) push(gen uint64, f *Frame, force bool) (queued, overflow bool) {
 	s.mu.Lock()
 	if gen != s.gen {
 		s.mu.Unlock()
-		return false
+		return false, false
 	}
 	if !force && len(s.q)-s.raw >= s.max {
 		s.dropUpdates()
 		s.mu.Unlock()
 		s.drops.Add(1)
-		return true
+		return false, true
 	}
 	s.q = append(s.q, f)
 	s.mu.Unlock()
 	s.ready()
-	return false
+	return true, false
 }
 
 // PushRaw enqueues a frame that is sent as is and carries no seq (an ERROR

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/bucketed/sortedset/cmd/internal/guild"
 )
 
 // Prometheus text format by hand: five gauges/counters and one histogram do
@@ -34,7 +32,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	owners := s.owners()
 	members := 0
 	for _, o := range owners {
-		o.Do(r.Context(), func(l *guild.List) { members += l.MemberCount() })
+		members += o.Members()
 	}
 	var b strings.Builder
 	gauge := func(name, help string, v int64, typ string) {
