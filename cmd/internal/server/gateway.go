@@ -82,13 +82,15 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	c := newWSConn(conn)
 	defer conn.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
+	// ctx ends with the session: when it returns, when a write fails, or
+	// when the server shuts down (its writer pool then stops, and a reader
+	// waiting in WaitRaw for it would wait for ever).
+	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	go func() {
-		select {
-		case <-s.ctx.Done():
+		<-ctx.Done()
+		if s.ctx.Err() != nil {
 			c.closeWith(ws.StatusGoingAway, "server shutting down")
-		case <-ctx.Done():
 		}
 	}()
 	out := newOutbox(c, s.writers, cancel)

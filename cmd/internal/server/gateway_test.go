@@ -304,6 +304,26 @@ func TestBadFrameFloodIsBounded(t *testing.T) {
 	require.Equal(t, 200, e.call("GET", "/healthz", nil, nil))
 }
 
+// TestShutdownWithAStalledReader: a session whose reader waits for its
+// ERRORs to be written does not hold up Close, although the writer pool
+// stops with the server (Close used to wait for it for ever).
+func TestShutdownWithAStalledReader(t *testing.T) {
+	e := start(t, Config{})
+	conn := dialRaw(t, e)
+	conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	conn.Write(bytes.Repeat(clientFrame(t, "x"), 1_000_000)) // never reads the ERRORs
+	closed := make(chan struct{})
+	go func() {
+		e.srv.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(writeTimeout / 2):
+		t.Fatal("Close did not return (a stalled reader held it until a write timed out, or for ever)")
+	}
+}
+
 func liveHeap() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
