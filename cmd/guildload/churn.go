@@ -48,7 +48,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 	cfg := r.cfg
 	cs := &churnStats{}
 	st.lat.Store(lat)
-	framesAtStart := st.frames.Load()
+	framesAtStart, bytesAtStart := st.frames.Load(), st.bytes.Load()
 	// A queue no longer than the pool: changes the pool cannot take now are
 	// counted as behind rather than queued, so the clock stays honest.
 	jobs := make(chan *job, cfg.ChurnWorkers)
@@ -100,7 +100,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 				if h := r.pickHot(rng, now); h != nil {
 					r.seq++
 					seq := r.seq
-					t := &tracked{seq: seq, slot: h.idx}
+					t := &tracked{seq: seq}
 					h.busy.Store(true)
 					switch x := rng.Float64(); {
 					case !h.present:
@@ -218,7 +218,7 @@ func (r *runner) churn(ctx context.Context, sessions []*session, st *sessionStat
 			r.rep.TopSessions++
 		}
 	}
-	r.rep.Frames, r.rep.FrameBytes = st.frames.Load(), st.bytes.Load()
+	r.rep.Frames, r.rep.FrameBytes = st.frames.Load()-framesAtStart, st.bytes.Load()-bytesAtStart
 	if st.cache != nil {
 		r.rep.DecodeHits, r.rep.DecodeMisses = st.cache.hits.Load(), st.cache.misses.Load()
 	}

@@ -85,4 +85,25 @@ func TestHistQuantiles(t *testing.T) {
 	require.InEpsilon(t, float64(500*time.Millisecond), float64(p50), 0.02)
 	require.InEpsilon(t, float64(990*time.Millisecond), float64(p99), 0.02)
 	require.Equal(t, time.Second, h.maximum())
+	require.GreaterOrEqual(t, p50, 500*time.Millisecond, "never below the true value")
+	require.GreaterOrEqual(t, p99, 990*time.Millisecond)
+
+	// Nearest rank, ceil(q·n): the p99 of two samples is the larger one.
+	h = &hist{}
+	h.add(time.Millisecond)
+	h.add(100 * time.Millisecond)
+	require.Equal(t, 100*time.Millisecond, h.quantile(0.99))
+	h = &hist{}
+	for _, ms := range []int{1, 2, 3} {
+		h.add(time.Duration(ms) * time.Millisecond)
+	}
+	require.InEpsilon(t, float64(2*time.Millisecond), float64(h.quantile(0.5)), 0.02)
+	require.GreaterOrEqual(t, h.quantile(0.5), 2*time.Millisecond)
+
+	// Samples just over a target never report under it.
+	h = &hist{}
+	for range 1000 {
+		h.add(100300 * time.Microsecond)
+	}
+	require.Greater(t, h.quantile(0.99), 100*time.Millisecond)
 }

@@ -177,6 +177,10 @@ func (s *session) feed(data []byte, now time.Time) bool {
 	}
 	for {
 		h, hl, ok := parseHeader(data)
+		if ok && !validHeader(h) { // before h.Length bounds a slice
+			s.wsErr = fmt.Errorf("bad frame header %+v", h)
+			return false
+		}
 		if !ok || len(data)-hl < int(h.Length) {
 			break
 		}
@@ -232,13 +236,16 @@ func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
 	return h, n, true
 }
 
+// validHeader reports whether a server frame's header is one RFC 6455
+// allows: no reserved bits, not masked, a length without its top bit, and a
+// control frame final and at most 125 bytes.
+func validHeader(h ws.Header) bool {
+	return h.Rsv == 0 && !h.Masked && h.Length >= 0 && (!h.OpCode.IsControl() || h.Fin && h.Length <= 125)
+}
+
 // frame handles one frame: data frames make up messages (a fragmented one
 // is gathered in s.frag), pings get pongs and a close frame gets its reply.
 func (s *session) frame(h ws.Header, payload []byte, now time.Time) bool {
-	if h.Rsv != 0 || h.Masked || h.Length < 0 {
-		s.wsErr = fmt.Errorf("bad frame header %+v", h)
-		return false
-	}
 	switch h.OpCode {
 	case ws.OpText, ws.OpBinary:
 		if s.inFrag {

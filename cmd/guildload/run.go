@@ -72,7 +72,7 @@ type Report struct {
 	ReqP50, ReqP99                   time.Duration
 	Tracked, Deliveries, TopSessions int64
 	Lat                              *hist
-	Frames, FrameBytes               int64
+	Frames, FrameBytes               int64 // received in the main phase (churn and quiesce)
 	DecodeHits, DecodeMisses         int64
 	SessionFailures                  int64
 	FailureSamples                   []string

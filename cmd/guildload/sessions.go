@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +30,6 @@ import (
 // identifies it.
 type tracked struct {
 	seq        uint64
-	slot       int
 	name       string
 	status     string
 	sent       atomic.Int64 // unix nanos, stored just before the HTTP request
@@ -50,7 +50,8 @@ type hotSlot struct {
 	freeAt  atomic.Int64
 
 	mu   sync.Mutex
-	hist []*tracked // recent tracked changes, oldest first (at most histLen)
+	hist []*tracked    // recent tracked changes, oldest first (at most histLen)
+	ver  atomic.Uint64 // changes with hist: cached candidates are stale
 }
 
 const histLen = 8
@@ -62,20 +63,29 @@ func (h *hotSlot) record(t *tracked) {
 		h.hist = h.hist[:histLen-1]
 	}
 	h.hist = append(h.hist, t)
+	h.ver.Add(1)
 	h.mu.Unlock()
 }
 
-// matches returns the recorded changes whose result is m, oldest first.
-func (h *hotSlot) matches(m *wire.Member) []*tracked {
+// candidates are the slot's recorded changes at version ver, and those of
+// them whose result is a given item, both oldest first.
+type candidates struct {
+	ver   uint64
+	hist  []*tracked
+	cands []*tracked
+}
+
+// matches returns the candidates for an item with name and status.
+func (h *hotSlot) matches(name, status string) *candidates {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []*tracked
+	c := &candidates{ver: h.ver.Load(), hist: slices.Clone(h.hist)}
 	for _, t := range h.hist {
-		if t.name == m.Name && t.status == m.Status {
-			out = append(out, t)
+		if t.name == name && t.status == status {
+			c.cands = append(c.cands, t)
 		}
 	}
-	return out
+	return c
 }
 
 // --- shared decoding of frames ---
@@ -91,13 +101,29 @@ var updatePrefix = []byte(`{"t":"` + wire.TypeUpdate + `","seq":`)
 type decoded struct {
 	body []byte
 	u    wire.Update // Seq 0
-	tags []tag
+	tags []*tag
 }
 
+// tag is a hot member's item in a body. The changes it can show are looked
+// up when a session handles the body, not when it is decoded: a later
+// change can give a body with the same bytes (a status cycling back), and
+// candidates cached with the body would leave that change untimed. They
+// are cached per version of the slot's history, which changes with each
+// hot change, rarely against the frames that show it.
 type tag struct {
-	slot  int
-	sync  bool       // from a SYNC (a resync shows the latest state)
-	cands []*tracked // oldest first
+	h            *hotSlot
+	sync         bool // from a SYNC (a resync shows the latest state)
+	name, status string
+	cached       atomic.Pointer[candidates]
+}
+
+func (t *tag) candidates() *candidates {
+	if c := t.cached.Load(); c != nil && c.ver == t.h.ver.Load() {
+		return c
+	}
+	c := t.h.matches(t.name, t.status)
+	t.cached.Store(c)
+	return c
 }
 
 type frameCache struct {
@@ -173,8 +199,8 @@ func (c *frameCache) get(body []byte) (*decoded, error) {
 	return d, nil
 }
 
-func (c *frameCache) tagsOf(u *wire.Update) []tag {
-	var tags []tag
+func (c *frameCache) tagsOf(u *wire.Update) []*tag {
+	var tags []*tag
 	look := func(it *wire.Item, sync bool) {
 		if it == nil || it.Member == nil {
 			return
@@ -183,12 +209,8 @@ func (c *frameCache) tagsOf(u *wire.Update) []tag {
 		if err != nil {
 			return
 		}
-		h := c.hot[id]
-		if h == nil {
-			return
-		}
-		if cands := h.matches(it.Member); len(cands) > 0 {
-			tags = append(tags, tag{slot: h.idx, sync: sync, cands: cands})
+		if h := c.hot[id]; h != nil {
+			tags = append(tags, &tag{h: h, sync: sync, name: it.Member.Name, status: it.Member.Status})
 		}
 	}
 	for i := range u.Ops {
@@ -325,11 +347,12 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 		return
 	}
 	for _, t := range d.tags {
-		last := s.lastSeen[t.slot]
+		c := t.candidates()
+		last := s.lastSeen[t.h.idx]
 		var pick *tracked
-		for _, c := range t.cands {
-			if c.seq > last && c.sent.Load() > 0 {
-				pick = c
+		for _, x := range c.cands {
+			if x.seq > last && x.sent.Load() > 0 {
+				pick = x
 				if !t.sync {
 					break // an op shows the oldest change not yet seen
 				}
@@ -339,10 +362,17 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 		if pick == nil {
 			continue
 		}
-		s.lastSeen[t.slot] = pick.seq
-		d := now.Sub(time.Unix(0, pick.sent.Load()))
-		st.lat.Load().add(d)
-		st.window.Load().add(d)
-		pick.deliveries.Add(1)
+		// The changes before pick that this session has not seen were
+		// superseded on the way (coalesced into one op, or replaced by a
+		// resync): this frame delivers them too, and they waited longest.
+		for _, x := range c.hist {
+			if x.seq > last && x.seq <= pick.seq && x.sent.Load() > 0 {
+				d := now.Sub(time.Unix(0, x.sent.Load()))
+				st.lat.Load().add(d)
+				st.window.Load().add(d)
+				x.deliveries.Add(1)
+			}
+		}
+		s.lastSeen[t.h.idx] = pick.seq
 	}
 }

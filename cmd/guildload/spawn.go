@@ -58,6 +58,10 @@ func (s *spawned) start() error {
 	}
 	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = lf, lf
+	// Should guildload die without stopping it, the server stops too. (The
+	// signal follows the OS thread that started it; guildload locks no
+	// goroutine to a thread, so Go does not end that thread early.)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := s.cmd.Start(); err != nil {
 		lf.Close()
 		return err
