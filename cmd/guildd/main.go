@@ -45,6 +45,9 @@ func main() {
 	demoN := flag.Int("demo-members", 100_000, "members of the demo guild when it is first created")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
 	flag.Parse()
+	if *demoN < 0 || *demoN > maxDemoMembers {
+		log.Fatalf("-demo-members %d is outside [0, %d]", *demoN, maxDemoMembers)
+	}
 	if *pprofAddr != "" {
 		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }() // DefaultServeMux has pprof
 	}
@@ -53,7 +56,17 @@ func main() {
 	}
 }
 
+// maxDemoMembers bounds -demo-members: ten times the default, about 3 GB.
+const maxDemoMembers = 1_000_000
+
 func run(addr, data string, demo bool, demoN int) error {
+	// Listen first: a taken address fails at once rather than after the
+	// store has loaded. Connections wait in the backlog until Serve.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return err
 	}
@@ -77,10 +90,6 @@ func run(addr, data string, demo bool, demoN int) error {
 		}
 		log.Printf("demo guild %d ready in %v", server.DemoGuild, time.Since(t).Round(time.Millisecond))
 		go srv.RunDemoChurn(ctx)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("guildd listening on http://%s", ln.Addr())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -172,4 +173,26 @@ func TestGracefulShutdown(t *testing.T) {
 	require.Equal(t, 200, code)
 	// Presence is not durable: Zoe is back, offline.
 	require.JSONEq(t, `{"size":2,"start":0,"items":[{"group":{"id":"offline","count":1}},{"member":{"id":"9","name":"Zoe","roles":["1"],"status":"offline"}}]}`, string(bytes.TrimSpace(body)))
+}
+
+// TestBadStartFailsClearly: a bad flag or a taken address ends guildd at once
+// with a message naming the problem (the address before the store loads).
+func TestBadStartFailsClearly(t *testing.T) {
+	bin := buildGuildd(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-demo-members", "-1"}, "-demo-members -1 is outside"},
+		{[]string{"-demo-members", "2000000"}, "-demo-members 2000000 is outside"},
+		{[]string{"-addr", ln.Addr().String()}, "address already in use"},
+	} {
+		cmd := exec.Command(bin, append(tc.args, "-data", t.TempDir())...)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%v: %s", tc.args, out)
+		require.Contains(t, string(out), tc.want)
+	}
 }
