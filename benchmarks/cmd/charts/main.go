@@ -62,7 +62,7 @@ func main() {
 		{"Slice", "slice.svg", "Slice(random start, 100)"},
 	} {
 		var lines []line
-		for _, impl := range []string{"sortedset", "slice", "tidwall", "google"} {
+		for _, impl := range []string{"sortedset", "slice", "tidwallset", "tidwall", "google"} {
 			if pts := peers.series(c.bench, "impl", impl); len(pts) > 0 {
 				lines = append(lines, line{label: impl, pts: pts, style: implStyle[impl]})
 			}
@@ -268,16 +268,18 @@ var palette = []color.Color{
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, // blue
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, // green
 	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, // purple
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, // orange
 }
 
 var implStyle = map[string]style{
-	"sortedset": {color: palette[0], shape: 0},
-	"slice":     {color: palette[1], shape: 1},
-	"tidwall":   {color: palette[2], shape: 2},
-	"google":    {color: palette[3], shape: 3},
+	"sortedset":  {color: palette[0], shape: 0},
+	"slice":      {color: palette[1], shape: 1},
+	"tidwall":    {color: palette[2], shape: 2},
+	"google":     {color: palette[3], shape: 3},
+	"tidwallset": {color: palette[4], shape: 4},
 }
 
-var shapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}}
+var shapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}}
 
 type line struct {
 	label string
