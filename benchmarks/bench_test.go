@@ -103,6 +103,7 @@ func BenchmarkChurn(b *testing.B) {
 				s.Remove(old)
 				s.Add(fresh)
 			}
+			checkLen(b, s.Len(), n)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			s, c := benchdata.SortedSlice(slices.Clone(items)), benchdata.NewChurner(items)
@@ -112,6 +113,7 @@ func BenchmarkChurn(b *testing.B) {
 				s.Remove(old)
 				s.Add(fresh)
 			}
+			checkLen(b, len(s), n)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=tidwallset", func(b *testing.B) {
 			t, c := newTidwallSet(items), benchdata.NewChurner(items)
@@ -126,6 +128,7 @@ func BenchmarkChurn(b *testing.B) {
 				t.Delete(old)
 				t.Insert(fresh)
 			}
+			checkLen(b, t.Len(), n)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			t, c := newTidwall(items), benchdata.NewChurner(items)
@@ -140,6 +143,7 @@ func BenchmarkChurn(b *testing.B) {
 				t.Delete(old)
 				t.Set(fresh)
 			}
+			checkLen(b, t.Len(), n)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
 			t, c := newGoogle(items), benchdata.NewChurner(items)
@@ -154,6 +158,7 @@ func BenchmarkChurn(b *testing.B) {
 				t.Delete(old)
 				t.ReplaceOrInsert(fresh)
 			}
+			checkLen(b, t.Len(), n)
 		})
 	}
 }
@@ -170,13 +175,15 @@ func BenchmarkAdd1000(b *testing.B) {
 		for _, where := range []string{"head", "middle", "tail"} {
 			first := map[string]int64{"head": -1000, "middle": base[n/2] + 1, "tail": base[n-1] + 1}[where]
 			name := benchdata.SizeName(n) + "/at=" + where
-			// round runs add(x) for the 1000 new items, then, untimed, del(x).
-			round := func(b *testing.B, add, del func(int64)) {
+			// round runs add(x) for the 1000 new items, then, untimed,
+			// checks the length and runs del(x).
+			round := func(b *testing.B, add, del func(int64), size func() int) {
 				for b.Loop() {
 					for x := first; x < first+1000; x++ {
 						add(x)
 					}
 					b.StopTimer()
+					checkLen(b, size(), n+1000)
 					for x := first; x < first+1000; x++ {
 						del(x)
 					}
@@ -187,23 +194,23 @@ func BenchmarkAdd1000(b *testing.B) {
 			// inserts of tens to hundreds; all five pay it.
 			b.Run(name+"/impl=sortedset", func(b *testing.B) {
 				s := newSortedset(b, base)
-				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) })
+				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) }, s.Len)
 			})
 			b.Run(name+"/impl=slice", func(b *testing.B) {
 				s := benchdata.SortedSlice(slices.Clone(base))
-				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) })
+				round(b, func(x int64) { s.Add(x) }, func(x int64) { s.Remove(x) }, func() int { return len(s) })
 			})
 			b.Run(name+"/impl=tidwallset", func(b *testing.B) {
 				t := newTidwallSet(base)
-				round(b, func(x int64) { t.Insert(x) }, func(x int64) { t.Delete(x) })
+				round(b, func(x int64) { t.Insert(x) }, func(x int64) { t.Delete(x) }, t.Len)
 			})
 			b.Run(name+"/impl=tidwall", func(b *testing.B) {
 				t := newTidwall(base)
-				round(b, func(x int64) { t.Set(x) }, func(x int64) { t.Delete(x) })
+				round(b, func(x int64) { t.Set(x) }, func(x int64) { t.Delete(x) }, t.Len)
 			})
 			b.Run(name+"/impl=google", func(b *testing.B) {
 				t := newGoogle(base)
-				round(b, func(x int64) { t.ReplaceOrInsert(x) }, func(x int64) { t.Delete(x) })
+				round(b, func(x int64) { t.ReplaceOrInsert(x) }, func(x int64) { t.Delete(x) }, t.Len)
 			})
 		}
 	}
@@ -481,6 +488,15 @@ func sumTidwallSet(t *tbtree.Set[int64]) (sum int64) {
 func sumGoogle(t *gbtree.BTreeG[int64]) (sum int64) {
 	t.Ascend(func(x int64) bool { sum += x; return true })
 	return sum
+}
+
+// checkLen fails the benchmark when a container holds got items instead of
+// want: a container that lost or duplicated items would be timed on other
+// work than the rest. TestContainersAgree checks the contents at 5k.
+func checkLen(b *testing.B, got, want int) {
+	if got != want {
+		b.Fatalf("the container holds %d items, want %d", got, want)
+	}
 }
 
 // liveHeap returns the live heap after a full collection.
