@@ -90,3 +90,23 @@ func TestFeedRejectsBadLengths(t *testing.T) {
 	require.False(t, s.feed(append(b, "hello"...), time.Now()))
 	require.Error(t, s.wsErr)
 }
+
+// FuzzFeed: any bytes from the server, cut into reads anywhere, end in
+// messages or a protocol error, never a panic of the poller.
+func FuzzFeed(f *testing.F) {
+	f.Add(hotFrame(1, `{"op":"INVALIDATE","range":[0,1]}`), uint8(3))
+	f.Add([]byte{0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'}, uint8(1))
+	f.Add([]byte{0x01, 2, 'a', 'b', 0x89, 0, 0x80, 1, 'c'}, uint8(2))
+	f.Fuzz(func(t *testing.T, stream []byte, cut uint8) {
+		s := testSession()
+		n := int(cut) + 1
+		for rest := stream; len(rest) > 0; {
+			k := min(n, len(rest))
+			if !s.feed(rest[:k], time.Now()) {
+				require.Error(t, s.wsErr)
+				return
+			}
+			rest = rest[k:]
+		}
+	})
+}
