@@ -15,6 +15,7 @@ package guild
 import (
 	"cmp"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 
@@ -85,9 +86,14 @@ func compareKeys(a, b key) int {
 
 // prefixKey packs the group (high 16 bits) and the first 6 bytes of the lower
 // name: monotone in compareKeys' order, so the set can search uint64s and call
-// compareKeys only on ties (sortedset.WithKey).
+// compareKeys only on ties (sortedset.WithKey). Groups past 16 bits (more
+// hoisted roles than guildd allows) all get the largest key, which leaves
+// their order to compareKeys.
 func prefixKey(k key) uint64 {
-	v := uint64(min(k.group, 0xffff)) << 48
+	if k.group >= 0xffff {
+		return math.MaxUint64
+	}
+	v := uint64(k.group) << 48
 	for i := 0; i < 6; i++ {
 		var c byte
 		if i < len(k.lname) {

@@ -217,6 +217,9 @@ func (s *Store) Load(fn func(g *Guild) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		members := tx.Bucket(bMembers)
 		return tx.Bucket(bGuilds).ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				return fmt.Errorf("store: guild key %x: %w", k, errCorrupt)
+			}
 			g := &Guild{ID: binary.BigEndian.Uint64(k)}
 			var err error
 			if g.Name, g.Roles, err = decodeGuild(v); err != nil {
@@ -245,6 +248,9 @@ func loadMembers(b *bolt.Bucket) ([]guild.Member, error) {
 	names := make([]byte, 0, 12*n)
 	var roles []uint64
 	err := b.ForEach(func(uk, v []byte) error {
+		if len(uk) != 8 {
+			return fmt.Errorf("member key %x: %w", uk, errCorrupt)
+		}
 		var sp span
 		name, v, err := readBytes(v)
 		if err != nil {

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"encoding/binary"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
 )
@@ -62,4 +64,26 @@ func TestGroupCommit(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("one commit %v; 200 concurrent writes %v", one, time.Since(t0))
+}
+
+// TestLoadRejectsBadKeys: a guild or member key that is not 8 bytes (a
+// damaged file) is an error from Load, not an index panic at start-up.
+func TestLoadRejectsBadKeys(t *testing.T) {
+	for _, where := range []string{"guild", "member"} {
+		s, err := Open(filepath.Join(t.TempDir(), "db"))
+		require.NoError(t, err)
+		require.NoError(t, <-s.PutGuild(1, "g", nil))
+		require.NoError(t, s.db.Update(func(tx *bolt.Tx) error {
+			if where == "guild" {
+				return tx.Bucket(bGuilds).Put([]byte{1, 2, 3}, encodeGuild("x", nil))
+			}
+			var k [8]byte
+			binary.BigEndian.PutUint64(k[:], 1)
+			return tx.Bucket(bMembers).Bucket(k[:]).Put([]byte{1, 2, 3}, encodeMember(guild.Member{Name: "m"}))
+		}))
+		var lerr error
+		require.NotPanics(t, func() { lerr = s.Load(func(*Guild) error { return nil }) }, where)
+		require.ErrorIs(t, lerr, errCorrupt, where)
+		require.NoError(t, s.Close())
+	}
 }
