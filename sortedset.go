@@ -821,7 +821,7 @@ func (s *Set[T]) All() iter.Seq2[int, T] {
 func (s *Set[T]) Values() iter.Seq[T] {
 	return func(yield func(T) bool) {
 		for b := 0; b < len(s.buckets); b++ {
-			items, w, off := s.buckets[b].items, s.writes, 0
+			items, w, pos := s.buckets[b].items, s.writes, 0
 		again:
 			for k, x := range items {
 				if !yield(x) {
@@ -831,9 +831,8 @@ func (s *Set[T]) Values() iter.Seq[T] {
 					if b >= len(s.buckets) {
 						return
 					}
-					off += k + 1
-					items, w = s.buckets[b].items, s.writes
-					items = items[min(off, len(items)):]
+					pos += k + 1
+					items, w = s.tail(b, pos), s.writes
 					goto again
 				}
 			}
@@ -862,8 +861,7 @@ func (s *Set[T]) ascend(b, pos int, yield func(int, T) bool) {
 	}
 	i := s.sizes.prefix(b) + pos
 	for ; b < len(s.buckets); b, pos = b+1, 0 {
-		items, w := s.buckets[b].items, s.writes
-		items = items[min(pos, len(items)):]
+		items, w := s.tail(b, pos), s.writes
 	again:
 		for k, x := range items {
 			if !yield(i, x) {
@@ -875,12 +873,18 @@ func (s *Set[T]) ascend(b, pos int, yield func(int, T) bool) {
 					return
 				}
 				pos += k + 1
-				items, w = s.buckets[b].items, s.writes
-				items = items[min(pos, len(items)):]
+				items, w = s.tail(b, pos), s.writes
 				goto again
 			}
 		}
 	}
+}
+
+// tail returns the items of bucket b from position pos on; none when pos is
+// past its end, as it can be after a write.
+func (s *Set[T]) tail(b, pos int) []T {
+	items := s.buckets[b].items
+	return items[min(pos, len(items)):]
 }
 
 // Backward returns an iterator over (index, item) pairs in descending order,
