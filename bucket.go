@@ -21,11 +21,11 @@ func headroom(bucketSize int) int {
 	return max(1, bucketSize/16)
 }
 
-// insertAt inserts v at s[i] and returns the slice. When s is full it moves to
-// a new array a quarter larger, but never larger than limit (the bucket size).
-func insertAt[E any](s []E, i int, v E, limit int) []E {
+// insertAt inserts v at s[i] and returns the slice. When s is full it moves
+// to a new array of capacity grow (at least one more than len(s)).
+func insertAt[E any](s []E, i int, v E, grow int) []E {
 	if len(s) == cap(s) {
-		t := make([]E, len(s)+1, min(limit, len(s)+max(4, len(s)/4)))
+		t := make([]E, len(s)+1, max(grow, len(s)+1))
 		copy(t, s[:i])
 		t[i] = v
 		copy(t[i+1:], s[i:])
