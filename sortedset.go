@@ -467,7 +467,7 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 		pos = len(s.buckets[b].items)
 	case s.compareItem(b, pos, item, kx) == 0:
 		return s.sizes.prefix(b) + pos, false
-	case pos == 0 && b > 0 && (len(s.buckets[b-1].items) < s.bucketSize || s.hint == b-1 && s.run >= s.runMin()):
+	case pos == 0 && b > 0 && (len(s.buckets[b-1].items) < s.bucketSize || s.hint == b-1 && s.run >= s.edge()):
 		// item falls between two buckets: appending to the left one moves
 		// nothing and keeps ascending runs of inserts from splitting, and a
 		// run that has filled it goes on in a new bucket (see split) rather
@@ -496,7 +496,7 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	// A bucket that grows by a quarter at a time keeps memory near the
 	// items' size; one that a run is filling is grown to B at once.
 	grow := min(s.bucketSize, len(bk.items)+max(4, len(bk.items)/4))
-	if s.run >= s.runMin() {
+	if s.run >= s.edge() {
 		grow = s.bucketSize
 	}
 	bk.items = insertAt(bk.items, pos, x, grow)
@@ -515,42 +515,37 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 }
 
 // edge is the least number of items a split outside a run leaves on either
-// side of the insert.
+// side of the insert, and the length of a run of inserts that changes how a
+// split cuts (see split) and makes a bucket grow to B at once.
 func (c *config[T]) edge() int { return max(1, c.bucketSize/8) }
 
-// runMin is the length of a run of inserts that changes how a split cuts
-// (see split) and makes a bucket grow to B at once: a run as long as the
-// headroom that load leaves in every bucket, so that a run into a freshly
-// loaded bucket is one by the time it fills it.
-func (c *config[T]) runMin() int { return headroom(c.bucketSize) }
-
 // split makes room for an insert at position pos of the full bucket b and
-// returns where the insert goes. In a run of at least runMin inserts (see
+// returns where the insert goes. In a run of at least B/8 inserts (see
 // insert), one past the end starts a new bucket, one at the front gets a
 // bucket of its own, and an ascending one elsewhere cuts the bucket at the
 // insert: the run's items stay on the left, the items it would push along
 // go right, and the run goes on appending to a left part made with room for
 // a full bucket. Any other insert splits the bucket at its position, kept
 // B/8 from either end, with the new item at the end of the left part.
-// A split that leaves a part under B/8 items thus needs a run of runMin
-// inserts first, which keeps the bucket count below 24n/B under inserts
+// A split that leaves a part under B/8 items thus needs a run of B/8
+// inserts first, which keeps the bucket count near 8n/B under inserts
 // (merges take care of removals). Without the run, a new bucket of one item
 // is dropped again by the removal of that item, and a member toggling at a
 // bucket boundary rebuilt the Fenwick tree on every write.
 func (s *Set[T]) split(b, pos int) (int, int) {
 	full := s.buckets[b]
 	n := len(full.items)
-	edge, run := s.edge(), s.runMin()
+	edge := s.edge()
 	room := headroom(s.bucketSize)
 	leftRoom := room
 	var at int
 	switch {
-	case pos == n && s.run >= run:
+	case pos == n && s.run >= edge:
 		s.insertBucket(b+1, bucket[T]{owner: s.owner})
 		return b + 1, 0
-	case s.run >= run:
+	case s.run >= edge:
 		at, leftRoom = pos, s.bucketSize-pos
-	case pos == 0 && s.run <= -run:
+	case pos == 0 && s.run <= -edge:
 		at = 0
 	default:
 		at = min(max(pos, edge), n-edge)
