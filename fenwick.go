@@ -6,10 +6,18 @@ package sortedset
 // The zero value is an empty tree.
 type fenwick []int
 
-// build turns f, which holds the bucket lengths in order, into their tree in
-// O(n), in place.
-func (f fenwick) build() fenwick {
-	for i := 1; i <= len(f); i++ {
+// build turns f into the tree of the bucket lengths it holds from index
+// from on, in place; f[:from] must hold the tree of the lengths before them
+// already. It costs O(len(f) - from + log(len(f))).
+func (f fenwick) build(from int) fenwick {
+	// The nodes before from that add into later ones are those that make
+	// up prefix(from).
+	for i := from; i > 0; i -= i & -i {
+		if j := i + i&-i; j <= len(f) {
+			f[j-1] += f[i-1]
+		}
+	}
+	for i := from + 1; i <= len(f); i++ {
 		if j := i + i&-i; j <= len(f) {
 			f[j-1] += f[i-1]
 		}

@@ -20,7 +20,7 @@ func TestFenwick(t *testing.T) {
 		}
 		lens[rng.IntN(n)]++ // a tree with no items has no index to find
 		// Empty buckets pad the tree to a power of two, as reindex does.
-		f := fenwick(append(slices.Clone(lens), make([]int, fenwickLen(n)-n)...)).build()
+		f := fenwick(append(slices.Clone(lens), make([]int, fenwickLen(n)-n)...)).build(0)
 		sum := 0
 		for b, l := range lens {
 			require.Equal(t, sum, f.prefix(b), "prefix(%d) of %v", b, lens)
@@ -31,5 +31,29 @@ func TestFenwick(t *testing.T) {
 			sum += l
 		}
 		require.Equal(t, sum, f.prefix(n))
+	}
+}
+
+// TestFenwickBuildFrom: rebuilding from bucket k, after the lengths from k
+// on changed, gives the tree that a full build of the new lengths gives.
+func TestFenwickBuildFrom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 1; n <= 130; n++ {
+		size := fenwickLen(n)
+		lens := make([]int, size)
+		for i := range n {
+			lens[i] = rng.IntN(5)
+		}
+		f := fenwick(slices.Clone(lens)).build(0)
+		for k := 0; k <= size; k++ {
+			changed := slices.Clone(lens)
+			for i := k; i < n; i++ {
+				changed[i] = rng.IntN(5)
+			}
+			want := fenwick(slices.Clone(changed)).build(0)
+			got := slices.Clone(f)
+			copy(got[k:], changed[k:])
+			require.Equal(t, want, got.build(k), "n=%d from %d", n, k)
+		}
 	}
 }

@@ -281,7 +281,7 @@ func (s *Set[T]) load(items []T) {
 		items = items[m:]
 		s.n += m
 	}
-	s.reindex()
+	s.reindex(0)
 }
 
 // rowLen is the number of samples kept per bucket: the ends of the first
@@ -335,17 +335,22 @@ func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 	return lo + s.search(bk.items[lo:hi], x)
 }
 
-// reindex rebuilds the Fenwick tree after buckets were added or dropped.
-// Empty buckets pad the tree to a power of two, which spares the descent
-// in At a bounds test per step.
-func (s *Set[T]) reindex() {
+// reindex rebuilds the Fenwick tree after buckets were added or dropped
+// and their lengths changed from bucket from on; the nodes that sum only
+// earlier buckets are kept, so a split near the end costs O(log(n/B)) and
+// not O(n/B). Empty buckets pad the tree to a power of two, which spares
+// the descent in At a bounds test per step.
+func (s *Set[T]) reindex(from int) {
 	n := fenwickLen(len(s.buckets))
-	f := slices.Grow(s.sizes[:0], n)[:n]
-	for b, bk := range s.buckets {
-		f[b] = len(bk.items)
+	if n != len(s.sizes) {
+		from = 0
 	}
-	clear(f[len(s.buckets):])
-	s.sizes = f.build()
+	f := slices.Grow(s.sizes[:0], n)[:n]
+	for b := from; b < len(s.buckets); b++ {
+		f[b] = len(s.buckets[b].items)
+	}
+	clear(f[max(from, len(s.buckets)):])
+	s.sizes = f.build(from)
 }
 
 // fenwickLen is the length of the Fenwick tree of nb buckets: nb rounded
@@ -571,8 +576,9 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 	return b + 1, pos - at
 }
 
-// insertBucket inserts bk at bucket index b and reindexes. An empty bk gets
-// its fence from the insert that follows.
+// insertBucket inserts bk at bucket index b and reindexes; bucket b-1 may
+// have changed too (the left part of a split). An empty bk gets its fence
+// from the insert that follows.
 func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
 	var fence T
 	if s.shift > 0 {
@@ -587,7 +593,7 @@ func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
 		s.refence(b)
 		s.resample(b, 0)
 	}
-	s.reindex()
+	s.reindex(max(b-1, 0))
 }
 
 // refence sets the fence of the non-empty bucket b to its last item.
@@ -664,6 +670,8 @@ func (s *Set[T]) delete(b, pos int) {
 	}
 }
 
+// dropBucket removes bucket b and reindexes; bucket b-1 may have changed
+// too (the left part of a merge).
 func (s *Set[T]) dropBucket(b int) {
 	if s.shift > 0 {
 		s.free = append(s.free, s.buckets[b].row)
@@ -673,7 +681,7 @@ func (s *Set[T]) dropBucket(b int) {
 	if s.key != nil {
 		s.fkeys = slices.Delete(s.fkeys, b, b+1)
 	}
-	s.reindex()
+	s.reindex(max(b-1, 0))
 }
 
 // merge joins the underfull bucket b with its smaller neighbour, or, when the
