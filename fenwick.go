@@ -18,7 +18,8 @@ func (f fenwick) build(from int) fenwick {
 		}
 	}
 	for i := from + 1; i <= len(f); i++ {
-		if j := i + i&-i; j <= len(f) {
+		// The padding's nodes are zero but for those that sum buckets.
+		if j := i + i&-i; j <= len(f) && f[i-1] != 0 {
 			f[j-1] += f[i-1]
 		}
 	}
