@@ -107,7 +107,7 @@ type Set[T any] struct {
 	n       int
 	hint    int  // bucket of the last write: runs of nearby writes skip the fence search
 	writes  uint // counts writes, so that iterators notice those made while they run
-	last    int  // position in bucket hint of the last insert, or -1 after a removal
+	last    int  // position in bucket hint of the last insert (or -1 after a removal, 0 when there was none)
 	run     int  // inserts in a row, each just after (> 0) or just before (< 0) the last; see split
 	owner   *token
 	*config[T]
@@ -472,7 +472,7 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 		pos = len(s.buckets[b].items)
 	case s.compareItem(b, pos, item, kx) == 0:
 		return s.sizes.prefix(b) + pos, false
-	case pos == 0 && b > 0 && (len(s.buckets[b-1].items) < s.bucketSize || s.hint == b-1 && s.run >= s.edge()):
+	case pos == 0 && b > 0 && (len(s.buckets[b-1].items) < s.bucketSize || s.hint == b-1 && s.run >= s.longRun()):
 		// item falls between two buckets: appending to the left one moves
 		// nothing and keeps ascending runs of inserts from splitting, and a
 		// run that has filled it goes on in a new bucket (see split) rather
@@ -498,12 +498,10 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 		b, pos = s.split(b, pos)
 	}
 	bk := s.own(b)
-	// A bucket that grows by a quarter at a time keeps memory near the
-	// items' size; one that a run is filling is grown to B at once.
-	grow := min(s.bucketSize, len(bk.items)+max(4, len(bk.items)/4))
-	if s.run >= s.edge() {
-		grow = s.bucketSize
-	}
+	// A bucket grows by a quarter at a time, which keeps memory near the
+	// items' size; in a run, by the run's length so far at least: a run
+	// tends to go on about as long as it has been.
+	grow := min(s.bucketSize, len(bk.items)+max(4, len(bk.items)/4, s.run))
 	bk.items = insertAt(bk.items, pos, x, grow)
 	if s.key != nil {
 		bk.keys = insertAt(bk.keys, pos, kx, grow)
@@ -520,23 +518,35 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 }
 
 // edge is the least number of items a split outside a run leaves on either
-// side of the insert, and the length of a run of inserts that changes how a
-// split cuts (see split) and makes a bucket grow to B at once.
+// side of the insert, and the length of a run at the set's ends that starts
+// a bucket of its own (see split).
 func (c *config[T]) edge() int { return max(1, c.bucketSize/8) }
+
+// longRun is the length of a run that may leave a bucket of a few items
+// between others (see split). It is B/4 and not B/8 because a run of B/8
+// can refill a bucket that a split has just cut B/8 from its end: runs of
+// B/8 at one bucket boundary made two buckets every B/8+2 inserts, past
+// 8n/B (TestShortRunsMakeNoTinyBuckets); runs of B/4 make two every B/4+2.
+// B/2 would cost a run in the middle of a bucket: it may fill the left part
+// of its first split with fewer than B/2 inserts, and then push the right
+// part's items along (1000 inserts in the middle at 1M +23%).
+func (c *config[T]) longRun() int { return max(1, c.bucketSize/4) }
 
 // split makes room for an insert at position pos of the full bucket b and
 // returns where the insert goes. In a run of at least B/8 inserts (see
-// insert), one past the end starts a new bucket, one at the front gets a
-// bucket of its own, and an ascending one elsewhere cuts the bucket at the
-// insert: the run's items stay on the left, the items it would push along
-// go right, and the run goes on appending to a left part made with room for
-// a full bucket. Any other insert splits the bucket at its position, kept
-// B/8 from either end, with the new item at the end of the left part.
-// A split that leaves a part under B/8 items thus needs a run of B/8
-// inserts first, which keeps the bucket count near 8n/B under inserts
-// (merges take care of removals). Without the run, a new bucket of one item
-// is dropped again by the removal of that item, and a member toggling at a
-// bucket boundary rebuilt the Fenwick tree on every write.
+// insert), one past the end starts a new bucket and one at the front gets a
+// bucket of its own; Add sends an insert past the end of a bucket in the
+// middle of the set here only in a run of B/4. In a run of B/4, an
+// ascending insert elsewhere cuts the bucket at the insert: the run's items
+// stay on the left, the items it would push along go right, and the run
+// goes on appending to a left part made with room for a full bucket. Any
+// other insert splits the bucket at its position, kept B/8 from either end,
+// with the new item at the end of the left part. A split that leaves a part
+// under B/8 items thus needs a run of B/8 at an end of the set or of B/4
+// inside it, which keeps the bucket count below 8n/B (merges take care of
+// removals). Without the run, a new bucket of one item is dropped again by
+// the removal of that item, and a member toggling at a bucket boundary
+// rebuilt the Fenwick tree on every write.
 func (s *Set[T]) split(b, pos int) (int, int) {
 	full := s.buckets[b]
 	n := len(full.items)
@@ -548,7 +558,7 @@ func (s *Set[T]) split(b, pos int) (int, int) {
 	case pos == n && s.run >= edge:
 		s.insertBucket(b+1, bucket[T]{owner: s.owner})
 		return b + 1, 0
-	case s.run >= edge:
+	case s.run >= s.longRun():
 		at, leftRoom = pos, s.bucketSize-pos
 	case pos == 0 && s.run <= -edge:
 		at = 0

@@ -448,3 +448,68 @@ func TestAscendingRunInTheMiddle(t *testing.T) {
 	// time took 82 allocations here, now 15.
 	assert.LessOrEqual(t, ms.Mallocs-mallocs, uint64(3*run/size), "allocations")
 }
+
+// TestShortRunsMakeNoTinyBuckets repeats, at one bucket boundary, a write
+// pattern a review found: one insert near the end of a full bucket (a
+// normal split), then a run of B/8+1 inserts just after it, which refills
+// the left part and reaches the next bucket. When such a short run could
+// open a bucket there, every round left a new one-item bucket with an array
+// of B items: the bucket count passed check's limit within 12 rounds and the
+// Set held 8.9 times the bytes of its items. Runs of B/4+1, the shortest
+// that may open a bucket there, and the mirror image, a descending run at
+// the front of a bucket, are checked too.
+func TestShortRunsMakeNoTinyBuckets(t *testing.T) {
+	for _, size := range []int{32, 64, 512} {
+		for _, run := range []int{size/8 + 1, size/4 + 1, -(size/8 + 1)} {
+			s := New[int64](WithBucketSize(size))
+			for i := range 2*size + 1 {
+				s.Add(int64(i+1) * (1 << 62 / int64(2*size+2)))
+			}
+			for r := range 40 {
+				if run < 0 {
+					// A normal split just after the start of the second
+					// bucket, then a descending run there.
+					p := len(s.buckets[0].items) + size/8 + 1
+					addBetween(t, s, p, 0)
+					for range -run {
+						addBetween(t, s, p, -1)
+					}
+				} else {
+					p := size - run
+					addBetween(t, s, p, 0)
+					for k := 1; k <= run; k++ {
+						addBetween(t, s, p+k, 1)
+					}
+				}
+				require.NoError(t, s.check(), "B=%d run %d round %d: %+v", size, run, r, s.Stats())
+			}
+			// Small buckets carry their headers and index entries, so
+			// only the default size of int64 is held to a bound here.
+			if st := s.Stats(); size == 512 {
+				assert.LessOrEqual(t, st.Bytes, 3*8*st.Len, "B=%d run %d: %+v", size, run, st)
+			}
+		}
+	}
+}
+
+// addBetween adds an item between the items at indices i-1 and i: midway
+// (side 0), near item i-1 (side 1) or near item i (side -1), and checks
+// that it lands at index i. "Near" leaves room for later items on both
+// sides.
+func addBetween(t *testing.T, s *Set[int64], i, side int) {
+	t.Helper()
+	lo, _ := s.At(i - 1)
+	hi, _ := s.At(i)
+	require.Greater(t, hi-lo, int64(1), "no room between indices %d and %d", i-1, i)
+	x := lo + (hi-lo)/2
+	near := max(1, (hi-lo)/4096)
+	switch side {
+	case 1:
+		x = lo + near
+	case -1:
+		x = hi - near
+	}
+	idx, added := s.Add(x)
+	require.True(t, added)
+	require.Equal(t, i, idx)
+}
