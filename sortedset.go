@@ -817,8 +817,13 @@ func (s *Set[T]) AppendRange(dst []T, start, n int) []T {
 		return dst
 	}
 	n = min(n, s.n-start)
-	dst = slices.Grow(dst, n)
 	b, pos := s.sizes.find(start)
+	if items := s.buckets[b].items[pos:]; len(items) >= n {
+		// One bucket: append sizes dst without zeroing what it copies
+		// over, which slices.Grow would (Slice(·, 100) at 1M: -15%).
+		return append(dst, items[:n]...)
+	}
+	dst = slices.Grow(dst, n)
 	for ; n > 0; b, pos = b+1, 0 {
 		items := s.buckets[b].items[pos:]
 		items = items[:min(n, len(items))]
