@@ -543,8 +543,9 @@ func (c *config[T]) longRun() int { return max(1, c.bucketSize/4) }
 // other insert splits the bucket at its position, kept B/8 from either end,
 // with the new item at the end of the left part. A split that leaves a part
 // under B/8 items thus needs a run of B/8 at an end of the set or of B/4
-// inside it, which keeps the bucket count below 8n/B (merges take care of
-// removals). Without the run, a new bucket of one item is dropped again by
+// inside it, which keeps the bucket count below 8n/B under inserts; such a
+// part sits beside the bucket the run filled, and delete merges it when it
+// removes from that bucket (undoing the run would otherwise strand it). Without the run, a new bucket of one item is dropped again by
 // the removal of that item, and a member toggling at a bucket boundary
 // rebuilt the Fenwick tree on every write.
 func (s *Set[T]) split(b, pos int) (int, int) {
@@ -671,12 +672,24 @@ func (s *Set[T]) delete(b, pos int) {
 	switch {
 	case len(bk.items) == 0:
 		s.dropBucket(b)
+		return
 	case len(bk.items) < s.bucketSize/4 && len(s.buckets) > 1:
 		s.merge(b)
+		return
 	case pos == len(bk.items):
 		s.refence(b)
 	default:
 		s.resample(b, pos)
+	}
+	// A run can leave a bucket of a few items beside the one it filled
+	// (see split); removals from that one, as when the run is undone,
+	// never reach it, so they merge it here.
+	edge := s.edge()
+	if b+1 < len(s.buckets) && len(s.buckets[b+1].items) < edge {
+		s.merge(b + 1)
+	}
+	if b > 0 && len(s.buckets[b-1].items) < edge {
+		s.merge(b - 1)
 	}
 }
 
