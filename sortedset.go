@@ -494,7 +494,8 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	default:
 		s.run = 0
 	}
-	if len(s.buckets[b].items) == s.bucketSize {
+	split := len(s.buckets[b].items) == s.bucketSize
+	if split {
 		b, pos = s.split(b, pos)
 	}
 	bk := s.own(b)
@@ -514,7 +515,11 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	s.n++
 	s.writes++
 	s.hint, s.last = b, pos // a split may have moved the insert to b+1: the run goes on there
-	return s.sizes.prefix(b) + pos
+	i := s.sizes.prefix(b) + pos
+	if split { // only splits add buckets
+		s.bound()
+	}
+	return i
 }
 
 // edge is the least number of items a split outside a run leaves on either
@@ -672,9 +677,11 @@ func (s *Set[T]) delete(b, pos int) {
 	switch {
 	case len(bk.items) == 0:
 		s.dropBucket(b)
+		s.bound()
 		return
 	case len(bk.items) < s.bucketSize/4 && len(s.buckets) > 1:
 		s.merge(b)
+		s.bound()
 		return
 	case pos == len(bk.items):
 		s.refence(b)
@@ -691,6 +698,7 @@ func (s *Set[T]) delete(b, pos int) {
 	if b > 0 && len(s.buckets[b-1].items) < edge {
 		s.merge(b - 1)
 	}
+	s.bound()
 }
 
 // dropBucket removes bucket b and reindexes; bucket b-1 may have changed
@@ -740,6 +748,67 @@ func (s *Set[T]) merge(b int) {
 	s.resample(l+1, 0)
 	s.sizes.add(l, mid-len(left.items))
 	s.sizes.add(l+1, total-mid-len(right.items))
+}
+
+// bound keeps the bucket count at most 6⌈n/B⌉+1 whatever the writes. Runs
+// may leave buckets of a few items (see split), and delete merges those it
+// comes across, but some patterns of writes keep it from them (reviews
+// found three: TestShortRunsMakeNoTinyBuckets, TestUndoneRuns*,
+// TestRunsSplitAway). Past the bound, compact joins neighbours into
+// buckets of at most 3B/4 items in one O(n) pass, which leaves at most
+// 8n/3B+1 buckets; it takes Ω(n) writes to reach the bound again, so the
+// pass costs O(1) per write, amortized.
+func (s *Set[T]) bound() {
+	// nb > 6⌈n/B⌉+1 without dividing by B: ⌈n/B⌉ <= m ⟺ n <= m·B for an
+	// integer m.
+	if nb := len(s.buckets); nb >= 2 && s.n <= (nb-2)/6*s.bucketSize {
+		s.compact()
+	}
+}
+
+// compact joins each run of neighbouring buckets that together hold at
+// most 3B/4 items into one bucket.
+func (s *Set[T]) compact() {
+	room := headroom(s.bucketSize)
+	out := 0
+	for b := 0; b < len(s.buckets); {
+		e, total := b+1, len(s.buckets[b].items)
+		for e < len(s.buckets) && total+len(s.buckets[e].items) <= s.bucketSize*3/4 {
+			total += len(s.buckets[e].items)
+			e++
+		}
+		bk := s.buckets[b]
+		if e > b+1 {
+			joined := bucket[T]{items: make([]T, 0, total+room), owner: s.owner, row: bk.row}
+			if s.key != nil {
+				joined.keys = make([]uint64, 0, total+room)
+			}
+			for _, x := range s.buckets[b:e] {
+				joined.items = append(joined.items, x.items...)
+				joined.keys = append(joined.keys, x.keys...)
+				if s.shift > 0 && x.row != bk.row {
+					s.free = append(s.free, x.row)
+				}
+			}
+			bk = joined
+		}
+		s.buckets[out] = bk
+		s.fences[out] = s.fences[e-1]
+		if s.key != nil {
+			s.fkeys[out] = s.fkeys[e-1]
+		}
+		if e > b+1 {
+			s.resample(out, 0)
+		}
+		out++
+		b = e
+	}
+	clear(s.buckets[out:])
+	s.buckets, s.fences = s.buckets[:out], s.fences[:out]
+	if s.key != nil {
+		s.fkeys = s.fkeys[:out]
+	}
+	s.reindex(0)
 }
 
 // Contains reports whether an item equal to item is in the Set. It costs

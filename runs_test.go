@@ -1,0 +1,198 @@
+package sortedset
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// splitAwayRounds: a B/4 run before the last item of bucket 0 cuts it,
+// leaving that item alone in T; a normal split near the end of the run's
+// bucket then puts a B/8+1 bucket between it and T; removing the run's items
+// from bucket 0 never touches a neighbour of T. Each round adds two buckets
+// (T and the B/8+1 part) for B/8+1 items.
+func splitAwayRounds(t *testing.T, s *Set[int64]) {
+	t.Helper()
+	B := s.bucketSize
+	for r := 0; ; r++ {
+		L := s.buckets[0].items
+		m := len(L)
+		if m-1 < B/4+1 {
+			return
+		}
+		lo, hi := L[m-2], L[m-1]
+		R := B - m + 1
+		require.Greater(t, hi-lo, int64(2*R+2))
+		for k := 1; k <= R; k++ { // ascending run just before hi
+			i, added := s.Add(lo + int64(2*k))
+			require.True(t, added)
+			require.Equal(t, m-2+k, i)
+		}
+		// A normal split near the end of the full bucket 0.
+		L = s.buckets[0].items
+		x := L[len(L)-1] - 1
+		i, added := s.Add(x)
+		require.True(t, added)
+		require.Equal(t, B-1, i)
+		// Undo the run's items left in bucket 0.
+		for len(s.buckets[0].items) > m-1 {
+			_, ok := s.RemoveAt(m - 1)
+			require.True(t, ok)
+		}
+		if err := s.check(); err != nil {
+			t.Fatalf("B=%d round %d: %v; %+v", B, r, err, s.Stats())
+		}
+	}
+}
+
+func TestRunsSplitAway(t *testing.T) {
+	for _, B := range []int{16, 64, 512} {
+		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
+			s := New[int64](WithBucketSize(B))
+			for i := range 3 * B / 4 {
+				s.Add(int64(i+1) << 40)
+			}
+			splitAwayRounds(t, s)
+			st := s.Stats()
+			t.Logf("%+v, %.1f B/item", st, float64(st.Bytes)/float64(st.Len))
+		})
+	}
+}
+
+// openAwayRounds: as splitAwayRounds, but the run goes past the end of
+// bucket 0 (between it and bucket 1), so that once bucket 0 is full, a run
+// of 3B/4 opens T there (Add's redirect, split's pos == n case) with an array
+// of the run's length for its one item.
+func openAwayRounds(t *testing.T, s *Set[int64], rounds int) {
+	t.Helper()
+	B := s.bucketSize
+	for r := 0; r < rounds; r++ {
+		L := s.buckets[0].items
+		m := len(L)
+		last, next := L[m-1], s.buckets[1].items[0]
+		R := B - m + 1
+		step := (next - last) / int64(R+1)
+		if step < 2 {
+			t.Logf("B=%d: no room left after %d rounds", B, r)
+			return
+		}
+		for k := 1; k <= R; k++ { // ascending run after bucket 0's last item
+			i, added := s.Add(last + int64(k)*step)
+			require.True(t, added)
+			require.Equal(t, m-1+k, i)
+		}
+		require.Len(t, s.buckets[1].items, 1)
+		// A normal split near the end of the full bucket 0.
+		L = s.buckets[0].items
+		i, added := s.Add(L[len(L)-1] - 1)
+		require.True(t, added)
+		require.Equal(t, B-1, i)
+		// Undo the run's items left in bucket 0.
+		for len(s.buckets[0].items) > m {
+			_, ok := s.RemoveAt(m)
+			require.True(t, ok)
+		}
+		if err := s.check(); err != nil {
+			t.Fatalf("B=%d round %d: %v; %+v", B, r, err, s.Stats())
+		}
+	}
+}
+
+func twoBuckets(t *testing.T, B int) *Set[int64] {
+	items := make([]int64, 2*B)
+	for i := range items {
+		items[i] = int64(i+1) << 52
+	}
+	s, err := FromSorted(items, WithBucketSize(B))
+	require.NoError(t, err)
+	for len(s.buckets[0].items) > B/4 {
+		s.RemoveAt(len(s.buckets[0].items) - 1)
+	}
+	return s
+}
+
+func TestRunsOpenAway(t *testing.T) {
+	for _, B := range []int{16, 64, 512} {
+		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
+			openAwayRounds(t, twoBuckets(t, B), 100)
+		})
+	}
+}
+
+func TestRunsOpenAwayMemory(t *testing.T) {
+	s := New[int64]()
+	B := s.bucketSize
+	items := make([]int64, 2*B)
+	for i := range items {
+		items[i] = int64(i+1) << 52
+	}
+	s.load(items) // FromSorted at the default bucket size
+	for len(s.buckets[0].items) > B/4 {
+		s.RemoveAt(len(s.buckets[0].items) - 1)
+	}
+	for r := 0; r < 100; r++ {
+		L := s.buckets[0].items
+		m := len(L)
+		last, next := L[m-1], s.buckets[1].items[0]
+		R := B - m + 1
+		step := (next - last) / int64(R+1)
+		if step < 2 {
+			break
+		}
+		for k := 1; k <= R; k++ {
+			s.Add(last + int64(k)*step)
+		}
+		L = s.buckets[0].items
+		s.Add(L[len(L)-1] - 1)
+		for len(s.buckets[0].items) > m {
+			s.RemoveAt(m)
+		}
+	}
+	st := s.Stats()
+	t.Logf("%+v: %.1f bytes per item", st, float64(st.Bytes)/float64(st.Len))
+	require.LessOrEqual(t, st.Bytes, 4*8*st.Len, "%+v", st)
+}
+
+// TestCompact joins the buckets of sparse sets, plain, keyed and with rows
+// (B = 512), and checks the layout, the contents and writes afterwards.
+func TestCompact(t *testing.T) {
+	for _, B := range []int{4, 16, 512} {
+		for _, keyed := range []bool{false, true} {
+			opts := []Option{WithBucketSize(B)}
+			if keyed {
+				opts = append(opts, WithKey(func(x int64) uint64 { return (uint64(x) ^ 1<<63) >> 4 })) // monotone, sign included
+			}
+			s := NewFunc(cmp.Compare[int64], opts...)
+			var model []int64
+			for i := range int64(20 * B) {
+				s.Add(i * 3)
+				if i%4 == 0 {
+					model = append(model, i*3)
+				}
+			}
+			for i := range int64(20 * B) {
+				if i%4 != 0 {
+					s.Remove(i * 3)
+				}
+			}
+			before := s.Stats().Buckets
+			s.compact()
+			require.NoError(t, s.check(), "B=%d keyed=%t", B, keyed)
+			require.Equal(t, model, s.ToSlice())
+			require.LessOrEqual(t, s.Stats().Buckets, before)
+			require.LessOrEqual(t, s.Stats().Buckets, 8*len(model)/(3*B)+1, "%+v", s.Stats())
+			for _, x := range []int64{-1, 1, 3*int64(len(model)) + 1} {
+				i, added := s.Add(x)
+				require.True(t, added)
+				j, _ := slices.BinarySearch(model, x)
+				require.Equal(t, j, i)
+				model = slices.Insert(model, j, x)
+			}
+			require.NoError(t, s.check())
+			require.Equal(t, model, s.ToSlice())
+		}
+	}
+}
