@@ -448,7 +448,7 @@ func (s *Set[T]) locate(x T, kx uint64, h int) (b, pos int) {
 
 // follows reports whether x falls just after the item of the last insert
 // in bucket b, as in an ascending run of inserts inside a bucket: two
-// comparisons instead of a search (head inserts at 1M took 15% less).
+// comparisons instead of a search (head inserts at 1M took 13% less).
 func (s *Set[T]) follows(b int, x T, kx uint64) bool {
 	p := s.last
 	return p >= 0 && p+1 < len(s.buckets[b].items) &&
@@ -550,9 +550,11 @@ func (c *config[T]) longRun() int { return max(1, c.bucketSize/4) }
 // under B/8 items thus needs a run of B/8 at an end of the set or of B/4
 // inside it, which keeps the bucket count below 8n/B under inserts; such a
 // part sits beside the bucket the run filled, and delete merges it when it
-// removes from that bucket (undoing the run would otherwise strand it). Without the run, a new bucket of one item is dropped again by
-// the removal of that item, and a member toggling at a bucket boundary
-// rebuilt the Fenwick tree on every write.
+// removes from that bucket (undoing the run would otherwise strand it),
+// and bound catches the patterns that get around that. Without the run, a
+// new bucket of one item is dropped again by the removal of that item, and
+// a member toggling at a bucket boundary rebuilt the Fenwick tree on every
+// write.
 func (s *Set[T]) split(b, pos int) (int, int) {
 	full := s.buckets[b]
 	n := len(full.items)
@@ -804,6 +806,7 @@ func (s *Set[T]) compact() {
 		b = e
 	}
 	clear(s.buckets[out:])
+	clear(s.fences[out:])
 	s.buckets, s.fences = s.buckets[:out], s.fences[:out]
 	if s.key != nil {
 		s.fkeys = s.fkeys[:out]
