@@ -101,6 +101,8 @@ func openAwayRounds(t *testing.T, s *Set[int64], rounds int) {
 	}
 }
 
+// twoBuckets returns a Set of bucket size B loaded with 2B widely spaced
+// items, its first bucket cut down to B/4 items.
 func twoBuckets(t *testing.T, B int) *Set[int64] {
 	items := make([]int64, 2*B)
 	for i := range items {
@@ -123,34 +125,8 @@ func TestRunsOpenAway(t *testing.T) {
 }
 
 func TestRunsOpenAwayMemory(t *testing.T) {
-	s := New[int64]()
-	B := s.bucketSize
-	items := make([]int64, 2*B)
-	for i := range items {
-		items[i] = int64(i+1) << 52
-	}
-	s.load(items) // FromSorted at the default bucket size
-	for len(s.buckets[0].items) > B/4 {
-		s.RemoveAt(len(s.buckets[0].items) - 1)
-	}
-	for r := 0; r < 100; r++ {
-		L := s.buckets[0].items
-		m := len(L)
-		last, next := L[m-1], s.buckets[1].items[0]
-		R := B - m + 1
-		step := (next - last) / int64(R+1)
-		if step < 2 {
-			break
-		}
-		for k := 1; k <= R; k++ {
-			s.Add(last + int64(k)*step)
-		}
-		L = s.buckets[0].items
-		s.Add(L[len(L)-1] - 1)
-		for len(s.buckets[0].items) > m {
-			s.RemoveAt(m)
-		}
-	}
+	s := twoBuckets(t, defaultBucketSize[int64]())
+	openAwayRounds(t, s, 100)
 	st := s.Stats()
 	t.Logf("%+v: %.1f bytes per item", st, float64(st.Bytes)/float64(st.Len))
 	require.LessOrEqual(t, st.Bytes, 4*8*st.Len, "%+v", st)

@@ -679,26 +679,24 @@ func (s *Set[T]) delete(b, pos int) {
 	switch {
 	case len(bk.items) == 0:
 		s.dropBucket(b)
-		s.bound()
-		return
 	case len(bk.items) < s.bucketSize/4 && len(s.buckets) > 1:
 		s.merge(b)
-		s.bound()
-		return
-	case pos == len(bk.items):
-		s.refence(b)
 	default:
-		s.resample(b, pos)
-	}
-	// A run can leave a bucket of a few items beside the one it filled
-	// (see split); removals from that one, as when the run is undone,
-	// never reach it, so they merge it here.
-	edge := s.edge()
-	if b+1 < len(s.buckets) && len(s.buckets[b+1].items) < edge {
-		s.merge(b + 1)
-	}
-	if b > 0 && len(s.buckets[b-1].items) < edge {
-		s.merge(b - 1)
+		if pos == len(bk.items) {
+			s.refence(b)
+		} else {
+			s.resample(b, pos)
+		}
+		// A run can leave a bucket of a few items beside the one it
+		// filled (see split); removals from that one, as when the run is
+		// undone, never reach it, so they merge it here.
+		edge := s.edge()
+		if b+1 < len(s.buckets) && len(s.buckets[b+1].items) < edge {
+			s.merge(b + 1)
+		}
+		if b > 0 && len(s.buckets[b-1].items) < edge {
+			s.merge(b - 1)
+		}
 	}
 	s.bound()
 }

@@ -615,15 +615,7 @@ func TestUndoneRunsMemory(t *testing.T) {
 // bucket.
 func TestUndoneRunInTheMiddle(t *testing.T) {
 	for _, B := range []int{16, 64, 512} {
-		items := make([]int64, 2*B)
-		for i := range items {
-			items[i] = int64(i+1) << 40
-		}
-		s, err := FromSorted(items, WithBucketSize(B))
-		require.NoError(t, err)
-		for len(s.buckets[0].items) > B/4 {
-			s.RemoveAt(1)
-		}
+		s := twoBuckets(t, B)
 		require.Greater(t, len(s.buckets), 1)
 		for r := 0; r < 3*B; r++ {
 			L := s.buckets[0].items
