@@ -105,22 +105,33 @@ func (s *SortedSlice) Remove(x int64) int {
 	return i
 }
 
-// Churner drives the churn workload: remove a random present item, add a
-// fresh random one.
+// Churner drives the churn workload: remove a present item, add a fresh
+// random one. Items leave in the order they came, the initial ones in a
+// random order, so each removal is at a uniformly random index of the
+// container while the churner reads its own ring in order. (Picking a random
+// slot of an array of n items cost every operation a cache miss of its own at
+// 1M: 22% of the set's churn time in a profile, the same for every container,
+// which pulled the ratios between containers toward 1.)
 type Churner struct {
-	rng     *rand.Rand
-	present []int64 // the items in the container now
+	rng  *rand.Rand
+	ring []int64 // the items in the container now, the next to leave at next
+	next int
 }
 
 // NewChurner returns a Churner for a container that holds items.
 func NewChurner(items []int64) *Churner {
-	return &Churner{rng: rand.New(rand.NewPCG(7, 7)), present: slices.Clone(items)}
+	rng := rand.New(rand.NewPCG(7, 7))
+	ring := slices.Clone(items)
+	rng.Shuffle(len(ring), func(i, j int) { ring[i], ring[j] = ring[j], ring[i] })
+	return &Churner{rng: rng, ring: ring}
 }
 
 // Next returns the item to remove and its replacement.
 func (c *Churner) Next() (old, fresh int64) {
-	j := c.rng.IntN(len(c.present))
-	old, fresh = c.present[j], c.rng.Int64()
-	c.present[j] = fresh
+	old, fresh = c.ring[c.next], c.rng.Int64()
+	c.ring[c.next] = fresh
+	if c.next++; c.next == len(c.ring) {
+		c.next = 0
+	}
 	return old, fresh
 }
