@@ -219,3 +219,62 @@ func TestHealthzFailsAfterAFailedCommit(t *testing.T) {
 	require.Equal(t, 503, e.call("GET", "/healthz", nil, &body))
 	require.Contains(t, body["error"], "commit failed")
 }
+
+// After a commit has failed the store takes no writes: a PUT or DELETE is
+// answered 503 and must not change what GET /list shows either (it would
+// vanish at the next restart, and sessions were told of it).
+func TestRefusedWritesAfterAFailedCommitChangeNothing(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": "a"}, nil)
+	before := e.list("1", 0, 100)
+	require.Error(t, <-e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"}))
+
+	var body map[string]any
+	require.Equal(t, 503, e.call("PUT", "/guilds/1/members/11", map[string]any{"name": "b"}, &body))
+	require.NotEmpty(t, body["error"])
+	require.Equal(t, 503, e.call("DELETE", "/guilds/1/members/10", nil, &body))
+	require.NotEmpty(t, body["error"])
+	require.Equal(t, 503, e.call("PUT", "/guilds/1", map[string]any{"name": "renamed"}, &body))
+	require.NotEmpty(t, body["error"])
+	require.Equal(t, 503, e.call("PUT", "/guilds/2", map[string]any{"name": "new"}, &body))
+	require.NotEmpty(t, body["error"])
+
+	require.Equal(t, before, e.list("1", 0, 100), "refused writes changed the list")
+	var g guildJSON
+	e.mustCall("GET", "/guilds/1", nil, &g)
+	require.Equal(t, "g", g.Name, "a refused PUT /guilds renamed the guild")
+	require.Equal(t, 404, e.call("GET", "/guilds/2", nil, nil), "a refused PUT /guilds created the guild")
+}
+
+// A JSON \u escape of a lone UTF-16 surrogate names no character and has no
+// UTF-8 encoding: a name made with one is not UTF-8 and gets a 400 with no
+// change. (encoding/json quietly decodes it to U+FFFD, a name the client
+// never sent.)
+func TestLoneSurrogateNamesAreRejected(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g", "roles": []roleJSON{{"5", "r", 1, true}}}, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": "a"}, nil)
+	before := e.snapshot()
+	for _, c := range []struct{ path, body string }{
+		{"/guilds/1/members/11", `{"name":"\ud800"}`},
+		{"/guilds/1/members/10", `{"name":"x\udfffy"}`},
+		{"/guilds/1/members/10", `{"name":"\udc00\ud800"}`}, // a pair the wrong way round
+		{"/guilds/1/members/10", `{"name":"\ud800\u0041"}`}, // high, then not a low one
+		{"/guilds/1", `{"name":"\ud83d"}`},
+		{"/guilds/1", `{"name":"g","roles":[{"id":"5","name":"\ud800","position":1,"hoist":true}]}`},
+	} {
+		var body map[string]any
+		code := e.call("PUT", c.path, c.body, &body)
+		require.Equal(t, 400, code, "PUT %s %s: %v", c.path, c.body, body)
+		require.NotEmpty(t, body["error"])
+	}
+	require.Equal(t, before, e.snapshot(), "rejected requests changed the state")
+	var m memberJSON
+	e.mustCall("PUT", "/guilds/1/members/12", `{"name":"\ud83d\ude00"}`, nil) // a pair is a character
+	e.mustCall("GET", "/guilds/1/members/12", nil, &m)
+	require.Equal(t, "😀", m.Name)
+	e.mustCall("PUT", "/guilds/1/members/13", `{"name":"\\ud800"}`, nil) // an escaped backslash, then text
+	e.mustCall("GET", "/guilds/1/members/13", nil, &m)
+	require.Equal(t, `\ud800`, m.Name)
+}

@@ -218,13 +218,52 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
-	if !utf8.Valid(data) {
+	if !utf8.Valid(data) || hasLoneSurrogate(data) {
 		return fail(http.StatusBadRequest, "body is not UTF-8")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fail(http.StatusBadRequest, "bad JSON body: %v", err)
 	}
 	return nil
+}
+
+// hasLoneSurrogate reports whether data has a \u escape of a UTF-16
+// surrogate that is not a high one followed by a \u escape of a low one:
+// encoding/json would quietly decode it to U+FFFD. A backslash can only be
+// inside a string in valid JSON, and json.Unmarshal checks the rest.
+func hasLoneSurrogate(data []byte) bool {
+	hex4 := func(i int) (rune, bool) { // the 4 hex digits of a \u escape at data[i]
+		if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(string(data[i+2:i+6]), 16, 16)
+		return rune(v), err == nil
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' || i+1 >= len(data) {
+			continue
+		}
+		if data[i+1] != 'u' {
+			i++ // a two-byte escape such as \\ or \"
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			continue // not JSON: Unmarshal says so
+		}
+		switch {
+		case r >= 0xd800 && r < 0xdc00:
+			if lo, ok := hex4(i + 6); !ok || lo < 0xdc00 || lo >= 0xe000 {
+				return true
+			}
+			i += 11
+		case r >= 0xdc00 && r < 0xe000:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 func checkName(what, s string) error {
@@ -398,6 +437,11 @@ func (s *Server) putGuild(w http.ResponseWriter, r *http.Request) {
 	var done <-chan error
 	s.mu.Lock()
 	o := s.guilds[id]
+	if err := s.store.Err(); err != nil { // memory must not run ahead of a store that takes no writes
+		s.mu.Unlock()
+		reply(w, nil, err)
+		return
+	}
 	if o == nil {
 		// Queue the guild record while holding the registry lock: no member
 		// write can be queued for this guild before it.
@@ -409,11 +453,18 @@ func (s *Server) putGuild(w http.ResponseWriter, r *http.Request) {
 		err = o.Do(r.Context(), func(l *guild.List) { g = describe(l) })
 	} else {
 		s.mu.Unlock()
+		var ferr error
 		err = o.Do(r.Context(), func(l *guild.List) {
+			if ferr = s.store.Err(); ferr != nil {
+				return
+			}
 			l.SetGuild(*body.Name, roles)
 			done = s.store.PutGuild(id, *body.Name, roles)
 			g = describe(l)
 		})
+		if err == nil {
+			err = ferr
+		}
 	}
 	if err == nil {
 		err = wait(r.Context(), done)
@@ -494,6 +545,9 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) {
 	var done <-chan error
 	var ferr error // the closure's verdict; Do's own error is about running it
 	err = o.Do(r.Context(), func(l *guild.List) {
+		if ferr = s.store.Err(); ferr != nil {
+			return
+		}
 		old, had := l.Get(uid)
 		if !had && l.MemberCount() >= s.cfg.MaxMembers {
 			ferr = fail(http.StatusConflict, "guild is full (%d members)", s.cfg.MaxMembers)
@@ -533,6 +587,9 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
 	var done <-chan error
 	var ferr error // the closure's verdict; Do's own error is about running it
 	err = o.Do(r.Context(), func(l *guild.List) {
+		if ferr = s.store.Err(); ferr != nil {
+			return
+		}
 		var ok bool
 		if idx, ok = l.Remove(uid); !ok {
 			ferr = fail(http.StatusNotFound, "unknown member %d", uid)
