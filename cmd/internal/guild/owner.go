@@ -334,19 +334,32 @@ func (o *Owner) Inserted(i, k int) {
 	oldL := newL - k
 	for _, rs := range o.sets {
 		rs.dirty = true
+		clen := oldL // the client's length as the ops so far leave it
 		for _, r := range rs.ranges {
 			a, b := r[0], r[1]
 			if i > b {
 				continue
 			}
 			s := max(a, i)
+			if s > clen {
+				// The range begins past the client's end: an INSERT at s
+				// cannot be spliced there. Append the new items up to b
+				// instead, so the client's end follows the list's.
+				for x := clen; x < newL && x <= b; x++ {
+					rs.addOp(wire.Op{Op: wire.OpInsert, Index: x, Item: o.item(x)})
+					clen++
+				}
+				continue
+			}
 			m := min(k, b-s+1)
 			for x := s; x < s+m && x < newL; x++ {
 				rs.addOp(wire.Op{Op: wire.OpInsert, Index: x, Item: o.item(x)})
+				clen++
 			}
 			// old slots [b-m+1, b] that existed are now at b+1...
 			for n := min(b, oldL-1) - (b - m + 1) + 1; n > 0; n-- {
 				rs.addOp(wire.Op{Op: wire.OpDelete, Index: b + 1})
+				clen--
 			}
 		}
 	}

@@ -34,12 +34,44 @@ type client struct {
 }
 
 func (c *client) pump(t *testing.T) {
+	t.Helper()
 	for _, f := range c.s.Take(nil) {
 		c.seq++
-		msg, err := wire.DecodeServer(append(AppendPrefix(nil, f, c.seq), f.Body...))
+		body := append(AppendPrefix(nil, f, c.seq), f.Body...)
+		msg, err := wire.DecodeServer(body)
 		require.NoError(t, err)
 		require.Equal(t, wire.TypeUpdate, msg.T)
+		insideTheList(t, c.r.Size(), body, &msg.Update)
 		require.NoError(t, c.r.Apply(&msg.Update))
+	}
+}
+
+// insideTheList fails t when an INSERT or UPDATE of u indexes past the end
+// of a client's list, which had size slots before u, as u's earlier ops
+// leave it. The replica pads such a list, but a client that splices as the
+// issue words it (an INSERT past the end appends) would put the item in
+// the wrong slot.
+func insideTheList(t *testing.T, size int, body []byte, u *wire.Update) {
+	t.Helper()
+	n := size
+	for _, op := range u.Ops {
+		switch op.Op {
+		case wire.OpInsert:
+			if op.Index > n {
+				t.Fatalf("INSERT %d past the end of a list of %d slots (%d before the message): %s", op.Index, n, size, body)
+			}
+			n++
+		case wire.OpDelete:
+			if op.Index < n {
+				n--
+			}
+		case wire.OpUpdate:
+			if op.Index >= n {
+				t.Fatalf("UPDATE %d past the end of a list of %d slots (%d before the message): %s", op.Index, n, size, body)
+			}
+		case wire.OpSync:
+			n = max(n, op.Range[0]+len(op.Items))
+		}
 	}
 }
 
@@ -274,4 +306,128 @@ func TestRefusedFramesAreNotCounted(t *testing.T) {
 	require.Len(t, fs, 1, "the SYNC is dropped by Begin, the ERROR kept")
 	require.True(t, fs[0].Raw)
 	require.Equal(t, 2, o.Members())
+}
+
+// check fails t unless every slot of c's ranges, cut at the list's end, is
+// known and equal to l's.
+func (c *client) check(t *testing.T, l *List, tag string) {
+	t.Helper()
+	for _, r := range c.ranges {
+		want := l.Window(r[0], r[1]-r[0]+1)
+		for i := range want {
+			got, ok := c.r.Get(r[0] + i)
+			require.True(t, ok, "%s: ranges %v slot %d unknown", tag, c.ranges, r[0]+i)
+			require.True(t, want[i].Equal(got), "%s: ranges %v slot %d: %v != %v", tag, c.ranges, r[0]+i, got, want[i])
+		}
+	}
+}
+
+// randRanges returns 1 to 3 ranges starting in [0, 40), mostly narrow.
+func randRanges(rng *rand.Rand) [][2]int {
+	n := 1 + rng.IntN(3)
+	var rs [][2]int
+	for range n {
+		a := rng.IntN(40)
+		w := 1 + rng.IntN(12)
+		if rng.IntN(10) == 0 {
+			w = 1 + rng.IntN(300)
+		}
+		rs = append(rs, [2]int{a, a + w - 1})
+	}
+	return rs
+}
+
+// TestOwnerOpsOnShortLists runs random changes, flushes and re-subscribes
+// against lists of up to about 50 slots, with ranges around their end and
+// one session whose queue overflows; every message is checked (pump) and
+// every client's ranges after it.
+func TestOwnerOpsOnShortLists(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var members []Member
+		for id := uint64(1); id <= uint64(rng.IntN(30)); id++ {
+			members = append(members, randMember(rng, id))
+		}
+		l := NewList(7, "g", testRoles, members)
+		o := NewOwner(l, nil)
+		ctx := context.Background()
+		var clients []*client
+		for i := 0; i < 6; i++ {
+			q := 1 << 20
+			if i == 0 {
+				q = 1 + rng.IntN(3)
+			}
+			c := &client{s: NewSession(q, nil, nil), r: replica.New(), ranges: randRanges(rng)}
+			gen := c.s.Begin()
+			require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, c.ranges) }))
+			clients = append(clients, c)
+		}
+		next := uint64(100)
+		for step := 0; step < 400; step++ {
+			require.NoError(t, o.Do(ctx, func(l *List) {
+				for _, c := range clients {
+					c.pump(t)
+					c.check(t, l, "pre")
+				}
+				for n := rng.IntN(4) + 1; n > 0; n-- {
+					switch rng.IntN(7) {
+					case 0, 6:
+						if l.MemberCount() < 45 {
+							_, err := l.Upsert(randMember(rng, next))
+							require.NoError(t, err)
+							next++
+						} else {
+							l.Remove(uint64(rng.IntN(int(next))))
+						}
+					case 1:
+						for k := 0; k < 5; k++ {
+							if _, ok := l.Remove(uint64(rng.IntN(int(next)))); ok {
+								break
+							}
+						}
+					case 2:
+						l.SetStatus(uint64(rng.IntN(int(next))), Status(rng.IntN(4)))
+					case 3:
+						id := uint64(rng.IntN(int(next)))
+						if l.Contains(id) {
+							_, err := l.Upsert(randMember(rng, id))
+							require.NoError(t, err)
+						}
+					case 4:
+						if rng.IntN(40) == 0 {
+							roles := append([]Role(nil), testRoles...)
+							roles[rng.IntN(len(roles))].Position = rng.IntN(20)
+							l.SetGuild("g2", roles)
+						}
+					case 5:
+						if rng.IntN(5) == 0 {
+							c := clients[rng.IntN(len(clients))]
+							c.pump(t)
+							gen := c.s.Begin()
+							c.ranges = randRanges(rng)
+							o.Subscribe(c.s, gen, c.ranges)
+							c.pump(t)
+							c.check(t, l, "after subscribe")
+						}
+					}
+					if rng.IntN(2) == 0 {
+						o.flush(false)
+						for ci, c := range clients {
+							if ci == 0 && rng.IntN(2) == 0 {
+								continue // let its queue fill
+							}
+							c.pump(t)
+							c.check(t, l, "mid")
+						}
+					}
+				}
+				o.flush(false)
+				for _, c := range clients {
+					c.pump(t)
+					c.check(t, l, "end")
+				}
+			}))
+		}
+		o.Stop()
+	}
 }

@@ -90,6 +90,10 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		<-ctx.Done()
 		if s.ctx.Err() != nil {
+			// A client that does not read must not hold up Close: a write
+			// waiting for its socket holds the connection (and the close
+			// frame waits behind it) for up to writeTimeout.
+			time.AfterFunc(closeWait, func() { conn.Close() })
 			c.closeWith(ws.StatusGoingAway, "server shutting down")
 		}
 	}()
@@ -137,12 +141,10 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 			sess.PushRaw(errorFrame("unknown guild " + msg.GuildID))
 			continue
 		}
-		gen := sess.Begin()
-		if cur != nil && cur != o {
-			unsubscribe(cur, sess)
-		}
-		cur = o
-		if err := o.Do(ctx, func(*guild.List) { o.Subscribe(sess, gen, msg.Ranges) }); err != nil {
+		// Begin runs on o's goroutine, with the Subscribe: a Do that fails
+		// (busy) must leave the old subscription as it was. Frames that the
+		// old guild pushes after Begin are refused; it is left afterwards.
+		if err := o.Do(ctx, func(*guild.List) { o.Subscribe(sess, sess.Begin(), msg.Ranges) }); err != nil {
 			if errors.Is(err, guild.ErrBusy) {
 				sess.PushRaw(errorFrame("guild is busy, subscribe again later"))
 				continue
@@ -151,6 +153,10 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, rw.Reader)
 			return
 		}
+		if cur != nil && cur != o {
+			unsubscribe(cur, sess)
+		}
+		cur = o
 	}
 }
 
@@ -326,7 +332,21 @@ var errClosing = errors.New("gateway: connection is closing")
 // connection stays locked until then), so a client that does not read never
 // holds a pool writer.
 func (c *wsConn) writeFrames(frames []*guild.Frame, seq *int64, done func(error)) {
-	c.mu.Lock()
+	if !c.mu.TryLock() {
+		// The reader holds the connection for a pong or a close frame, a
+		// write that may wait for the socket up to c.timeout: wait for it
+		// on a goroutine of our own, not on the pool's writer.
+		go func() {
+			c.mu.Lock()
+			c.writeFramesLocked(frames, seq, done)
+		}()
+		return
+	}
+	c.writeFramesLocked(frames, seq, done)
+}
+
+// writeFramesLocked is writeFrames with c.mu held; it unlocks it.
+func (c *wsConn) writeFramesLocked(frames []*guild.Frame, seq *int64, done func(error)) {
 	if c.closing {
 		c.mu.Unlock()
 		done(errClosing)

@@ -383,3 +383,129 @@ func TestManyBadFramesAllAnswered(t *testing.T) {
 		require.Equal(t, wire.TypeError, msg.T)
 	}
 }
+
+// A subscribe that the server refuses with an ERROR ("guild is busy") must
+// change nothing: the session's previous subscription keeps receiving
+// updates. (The session had already moved to a generation no owner served.)
+func TestBusySubscribeKeepsTheOldSubscription(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": "a", "status": "online"}, nil)
+	c := e.dial()
+	c.subscribe(t, "1", [2]int{0, 9})
+	eventually(t, 5*time.Second, func() string { return e.mismatch("1", c) })
+
+	o := e.srv.owner(1)
+	release := make(chan struct{})
+	go o.Do(context.Background(), func(*guild.List) { <-release }) // the owner is stuck
+	time.Sleep(50 * time.Millisecond)
+	for range 5000 { // more commands than the inbox holds: it stays full
+		go o.Do(context.Background(), func(*guild.List) {})
+	}
+	time.Sleep(100 * time.Millisecond)
+	// Sent raw: c.subscribe would record the new ranges as in force.
+	c.send(t, `{"op":"subscribe","guild_id":"1","ranges":[[0,4]]}`)
+	eventually(t, 5*time.Second, func() string {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.errs) == 0 {
+			return "no ERROR for the subscribe to a busy guild"
+		}
+		return ""
+	})
+	c.mu.Lock()
+	require.True(t, strings.Contains(c.errs[0], "busy"), c.errs[0])
+	c.mu.Unlock()
+	close(release)
+
+	// The guild catches up; changes must still reach the old subscription.
+	for id := 11; id < 14; id++ {
+		e.mustCall("PUT", fmt.Sprintf("/guilds/1/members/%d", id), map[string]any{"name": fmt.Sprint("b", id), "status": "online"}, nil)
+	}
+	eventually(t, 5*time.Second, func() string { return e.mismatch("1", c) })
+}
+
+// spliceList is a client that applies the ops exactly as issue 4 words them,
+// on a plain array of `size` slots: INSERT splices an item in at index (as
+// Array.prototype.splice does, which cannot leave a hole), DELETE splices one
+// out, UPDATE replaces, SYNC fills, INVALIDATE forgets; then cut or pad.
+type spliceList struct {
+	slots []*wire.Item
+}
+
+func (s *spliceList) apply(u *wire.Update) error {
+	for _, op := range u.Ops {
+		switch op.Op {
+		case wire.OpInsert:
+			i := min(op.Index, len(s.slots)) // splice(i, 0, item) with i past the end appends
+			it := *op.Item
+			s.slots = append(s.slots[:i], append([]*wire.Item{&it}, s.slots[i:]...)...)
+		case wire.OpDelete:
+			if op.Index < len(s.slots) {
+				s.slots = append(s.slots[:op.Index], s.slots[op.Index+1:]...)
+			}
+		case wire.OpUpdate:
+			if op.Index >= len(s.slots) {
+				return fmt.Errorf("UPDATE at %d of a list of %d slots", op.Index, len(s.slots))
+			}
+			it := *op.Item
+			s.slots[op.Index] = &it
+		case wire.OpSync:
+			for i := range op.Items {
+				for len(s.slots) <= op.Range[0]+i {
+					s.slots = append(s.slots, nil)
+				}
+				it := op.Items[i]
+				s.slots[op.Range[0]+i] = &it
+			}
+		case wire.OpInvalidate:
+			for i := op.Range[0]; i <= op.Range[1] && i < len(s.slots); i++ {
+				s.slots[i] = nil
+			}
+		}
+	}
+	for len(s.slots) < u.Size {
+		s.slots = append(s.slots, nil)
+	}
+	s.slots = s.slots[:u.Size]
+	return nil
+}
+
+// A session on [20, 23] of a 19-slot list; a member joins a group that was
+// empty, so its header and itself are inserted at the top and the list grows
+// to 21: slot 20 enters the range. The server sent INSERT 20 to a client
+// whose list had 19 slots; a splice there appends (at 19), so a client that
+// applies the ops as issue 4 words them ended with slot 20 unknown. The
+// server now inserts from the client's end instead.
+func TestInsertPastTheClientsEnd(t *testing.T) {
+	e := start(t, Config{})
+	const gid = "9"
+	e.mustCall("PUT", "/guilds/"+gid, map[string]any{"name": "g"}, nil)
+	for id := 0; id < 18; id++ { // "offline" header + 18 members: 19 slots
+		e.mustCall("PUT", fmt.Sprintf("/guilds/%s/members/%d", gid, 100+id), map[string]any{"name": fmt.Sprintf("m%02d", id), "status": "offline"}, nil)
+	}
+	conn := dialRaw(t, e)
+	_, err := conn.Write(clientFrame(t, `{"op":"subscribe","guild_id":"9","ranges":[[20,23]]}`))
+	require.NoError(t, err)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	read := func() *wire.Update {
+		data, _, err := wsutil.ReadServerData(conn)
+		require.NoError(t, err)
+		m, err := wire.DecodeServer(data)
+		require.NoError(t, err)
+		require.Equal(t, wire.TypeUpdate, m.T, "%s", data)
+		t.Logf("%s", data)
+		return &m.Update
+	}
+	var sl spliceList
+	require.NoError(t, sl.apply(read())) // the SYNC of [20, 23]: no items, size 19
+	require.Len(t, sl.slots, 19)
+	// The first member of "online" joins: [online header, member] go in at 0.
+	e.mustCall("PUT", "/guilds/"+gid+"/members/500", map[string]any{"name": "new", "status": "online"}, nil)
+	u := read()
+	require.NoError(t, sl.apply(u), "seq %d", u.Seq)
+	l := e.list(gid, 20, 4)
+	require.Equal(t, 21, l.Size)
+	require.NotNil(t, sl.slots[20], "slot 20 unknown")
+	require.True(t, sl.slots[20].Equal(l.Items[0]))
+}
