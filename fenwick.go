@@ -8,8 +8,8 @@ type fenwick []int
 
 // build turns f into the tree of the bucket lengths it holds from index
 // from on, in place; f[:from] must hold the tree of the lengths before them
-// already. It costs O(len(f) - from + log(len(f))).
-func (f fenwick) build(from int) fenwick {
+// already, and f[nb:] (the padding) zeros. It costs O(nb - from + log(len(f))).
+func (f fenwick) build(from, nb int) fenwick {
 	// The nodes before from that add into later ones are those that make
 	// up prefix(from).
 	for i := from; i > 0; i -= i & -i {
@@ -17,10 +17,19 @@ func (f fenwick) build(from int) fenwick {
 			f[j-1] += f[i-1]
 		}
 	}
-	for i := from + 1; i <= len(f); i++ {
-		// The padding's nodes are zero but for those that sum buckets.
-		if j := i + i&-i; j <= len(f) && f[i-1] != 0 {
+	for i := from + 1; i <= nb; i++ {
+		if j := i + i&-i; j <= len(f) {
 			f[j-1] += f[i-1]
+		}
+	}
+	// The padding's only non-zero nodes are those that sum the last
+	// bucket: its update path past nb. Walking the rest of the padding
+	// made a split at the tail cost O(len(f)) instead of O(log(len(f))).
+	if nb > 0 {
+		for i := nb + nb&-nb; i <= len(f); i += i & -i {
+			if j := i + i&-i; j <= len(f) && i > from {
+				f[j-1] += f[i-1]
+			}
 		}
 	}
 	return f

@@ -20,7 +20,7 @@ func TestFenwick(t *testing.T) {
 		}
 		lens[rng.IntN(n)]++ // a tree with no items has no index to find
 		// Empty buckets pad the tree to a power of two, as reindex does.
-		f := fenwick(append(slices.Clone(lens), make([]int, fenwickLen(n)-n)...)).build(0)
+		f := fenwick(append(slices.Clone(lens), make([]int, fenwickLen(n)-n)...)).build(0, n)
 		sum := 0
 		for b, l := range lens {
 			require.Equal(t, sum, f.prefix(b), "prefix(%d) of %v", b, lens)
@@ -44,16 +44,16 @@ func TestFenwickBuildFrom(t *testing.T) {
 		for i := range n {
 			lens[i] = rng.IntN(5)
 		}
-		f := fenwick(slices.Clone(lens)).build(0)
+		f := fenwick(slices.Clone(lens)).build(0, n)
 		for k := 0; k <= size; k++ {
 			changed := slices.Clone(lens)
 			for i := k; i < n; i++ {
 				changed[i] = rng.IntN(5)
 			}
-			want := fenwick(slices.Clone(changed)).build(0)
+			want := fenwick(slices.Clone(changed)).build(0, n)
 			got := slices.Clone(f)
 			copy(got[k:], changed[k:])
-			require.Equal(t, want, got.build(k), "n=%d from %d", n, k)
+			require.Equal(t, want, got.build(k, n), "n=%d from %d", n, k)
 		}
 	}
 }

@@ -13,6 +13,18 @@ func (s *Set[T]) check() error {
 	if len(s.fences) != nb || len(s.sizes) != fenwickLen(nb) || s.sizes.prefix(len(s.sizes)) != s.n {
 		return fmt.Errorf("%d buckets, %d fences, %d sizes", nb, len(s.fences), len(s.sizes))
 	}
+	// Every node, the padding's too (At's descent reads them), by its
+	// definition: node i (from 1) sums the lengths of buckets
+	// [i - i&-i, i).
+	for i := 1; i <= len(s.sizes); i++ {
+		sum := 0
+		for _, bk := range s.buckets[min(i-i&-i, nb):min(i, nb)] {
+			sum += len(bk.items)
+		}
+		if s.sizes[i-1] != sum {
+			return fmt.Errorf("Fenwick node %d is %d, the lengths of buckets [%d, %d) sum to %d", i, s.sizes[i-1], i-i&-i, i, sum)
+		}
+	}
 	if s.key != nil && len(s.fkeys) != nb {
 		return fmt.Errorf("%d buckets, %d fence keys", nb, len(s.fkeys))
 	}

@@ -281,7 +281,7 @@ func (s *Set[T]) load(items []T) {
 		items = items[m:]
 		s.n += m
 	}
-	s.reindex(0)
+	s.reindex(0, len(s.sizes))
 }
 
 // rowLen is the number of samples kept per bucket: the ends of the first
@@ -304,6 +304,17 @@ func (s *Set[T]) resample(b, pos int) {
 	for i := (j+1)<<s.shift - 1; j < rowLen && i < len(items); j, i = j+1, i+1<<s.shift {
 		row[j] = items[i]
 	}
+	// Samples past the bucket's end are stale: clear them, so that a Set
+	// of pointers does not keep removed items reachable.
+	if j < rowLen {
+		clear(row[j:])
+	}
+}
+
+// freeRow puts row r on the free list, cleared for the same reason.
+func (s *Set[T]) freeRow(r int) {
+	clear(s.rows[r : r+rowLen])
+	s.free = append(s.free, r)
 }
 
 // newRow returns the start of a row no bucket uses, growing rows if none is
@@ -340,17 +351,28 @@ func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 // earlier buckets are kept, so a split near the end costs O(log(n/B)) and
 // not O(n/B). Empty buckets pad the tree to a power of two, which spares
 // the descent in At a bounds test per step.
-func (s *Set[T]) reindex(from int) {
-	n := fenwickLen(len(s.buckets))
+//
+// old is the number of buckets the tree was built for: the padding's
+// non-zero nodes are those that sum old's last bucket, and only they (and
+// the nodes of buckets that are gone) need clearing, not the whole padding.
+func (s *Set[T]) reindex(from, old int) {
+	nb := len(s.buckets)
+	n := fenwickLen(nb)
 	if n != len(s.sizes) {
-		from = 0
+		from, old = 0, n
 	}
 	f := slices.Grow(s.sizes[:0], n)[:n]
-	for b := from; b < len(s.buckets); b++ {
+	for b := from; b < nb; b++ {
 		f[b] = len(s.buckets[b].items)
 	}
-	clear(f[max(from, len(s.buckets)):])
-	s.sizes = f.build(from)
+	lo := max(from, nb)
+	clear(f[lo:max(lo, min(old, n))])
+	for i := old; i > 0 && i <= n; i += i & -i {
+		if i > lo {
+			f[i-1] = 0
+		}
+	}
+	s.sizes = f.build(from, nb)
 }
 
 // fenwickLen is the length of the Fenwick tree of nb buckets: nb rounded
@@ -611,7 +633,7 @@ func (s *Set[T]) insertBucket(b int, bk bucket[T]) {
 		s.refence(b)
 		s.resample(b, 0)
 	}
-	s.reindex(max(b-1, 0))
+	s.reindex(max(b-1, 0), len(s.buckets)-1)
 }
 
 // refence sets the fence of the non-empty bucket b to its last item.
@@ -684,9 +706,8 @@ func (s *Set[T]) delete(b, pos int) {
 	default:
 		if pos == len(bk.items) {
 			s.refence(b)
-		} else {
-			s.resample(b, pos)
 		}
+		s.resample(b, pos)
 		// A run can leave a bucket of a few items beside the one it
 		// filled (see split); removals from that one, as when the run is
 		// undone, never reach it, so they merge it here.
@@ -705,14 +726,14 @@ func (s *Set[T]) delete(b, pos int) {
 // too (the left part of a merge).
 func (s *Set[T]) dropBucket(b int) {
 	if s.shift > 0 {
-		s.free = append(s.free, s.buckets[b].row)
+		s.freeRow(s.buckets[b].row)
 	}
 	s.buckets = slices.Delete(s.buckets, b, b+1)
 	s.fences = slices.Delete(s.fences, b, b+1)
 	if s.key != nil {
 		s.fkeys = slices.Delete(s.fkeys, b, b+1)
 	}
-	s.reindex(max(b-1, 0))
+	s.reindex(max(b-1, 0), len(s.buckets)+1)
 }
 
 // merge joins the underfull bucket b with its smaller neighbour, or, when the
@@ -787,7 +808,7 @@ func (s *Set[T]) compact() {
 				joined.items = append(joined.items, x.items...)
 				joined.keys = append(joined.keys, x.keys...)
 				if s.shift > 0 && x.row != bk.row {
-					s.free = append(s.free, x.row)
+					s.freeRow(x.row)
 				}
 			}
 			bk = joined
@@ -809,7 +830,7 @@ func (s *Set[T]) compact() {
 	if s.key != nil {
 		s.fkeys = s.fkeys[:out]
 	}
-	s.reindex(0)
+	s.reindex(0, len(s.sizes))
 }
 
 // Contains reports whether an item equal to item is in the Set. It costs
@@ -1088,12 +1109,20 @@ func (s *Set[T]) Clone() *Set[T] {
 		buckets: slices.Clone(s.buckets),
 		fences:  slices.Clone(s.fences),
 		fkeys:   slices.Clone(s.fkeys),
-		rows:    slices.Clone(s.rows),
-		free:    slices.Clone(s.free),
 		sizes:   slices.Clone(s.sizes),
 		n:       s.n,
 		owner:   new(token),
 		config:  s.config,
+	}
+	if s.shift > 0 {
+		// Copy only the rows in use, renumbered: s.rows and s.free grow
+		// with the most buckets s ever had, not with its Len.
+		c.rows = make([]T, len(s.buckets)*rowLen)
+		for b := range c.buckets {
+			r := c.buckets[b].row
+			copy(c.rows[b*rowLen:(b+1)*rowLen], s.rows[r:r+rowLen])
+			c.buckets[b].row = b * rowLen
+		}
 	}
 	s.owner = new(token)
 	return c
