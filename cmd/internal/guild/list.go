@@ -183,6 +183,23 @@ func NewList(id uint64, name string, roles []Role, members []Member) *List {
 	return l
 }
 
+// Restore makes l the list of name, roles and members (as the store holds
+// them), keeping the presence of the members it already has; the observer
+// gets Reset.
+func (l *List) Restore(name string, roles []Role, members []Member) {
+	for i := range members {
+		if old, ok := l.members[members[i].ID]; ok {
+			members[i].Status = old.status
+		}
+	}
+	nl := NewList(l.ID, name, roles, members)
+	nl.obs = l.obs
+	*l = *nl
+	if l.obs != nil {
+		l.obs.Reset()
+	}
+}
+
 // SetObserver sets who hears about changes (nil: nobody).
 func (l *List) SetObserver(o Observer) { l.obs = o }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
@@ -63,14 +64,11 @@ func demoStatus(rng *rand.Rand) guild.Status {
 func (s *Server) SeedDemo(n int) error {
 	rng := rand.New(rand.NewPCG(1, 1))
 	if s.owner(DemoGuild) == nil {
-		if err := <-s.store.PutGuild(DemoGuild, "Demo Guild", demoRoles); err != nil {
-			return err
-		}
 		ms := make([]guild.Member, n)
 		for i := range ms {
 			ms[i] = demoMember(rng, uint64(1_000_000+i))
 		}
-		if err := s.store.BulkPutMembers(DemoGuild, ms); err != nil {
+		if err := s.store.CreateGuild(DemoGuild, "Demo Guild", demoRoles, ms); err != nil {
 			return err
 		}
 		l := guild.NewList(DemoGuild, "Demo Guild", demoRoles, ms)
@@ -80,6 +78,15 @@ func (s *Server) SeedDemo(n int) error {
 		return nil
 	}
 	o := s.owner(DemoGuild)
+	var ours bool
+	if err := o.Do(context.Background(), func(l *guild.List) {
+		ours = l.Name == "Demo Guild" && slices.Equal(l.Roles, demoRoles)
+	}); err != nil {
+		return err
+	}
+	if !ours { // the churn would rename and remove somebody's members, durably
+		return fmt.Errorf("-demo: guild %d exists and is not the demo guild; use another -data", DemoGuild)
+	}
 	return o.Do(context.Background(), func(l *guild.List) {
 		for _, m := range l.Members() {
 			l.SetStatus(m.ID, demoStatus(rng))
@@ -112,6 +119,9 @@ func (s *Server) RunDemoChurn(ctx context.Context) {
 		case <-t.C:
 		}
 		err := o.Do(ctx, func(l *guild.List) {
+			if s.store.Err() != nil {
+				return // the store takes no writes: memory must not run ahead of it
+			}
 			for k := 0; k < 40 && len(ids) > 0; k++ {
 				l.SetStatus(ids[rng.IntN(len(ids))], demoStatus(rng))
 			}

@@ -55,6 +55,8 @@ type Server struct {
 	hist      map[string]*histogram
 	handler   http.Handler
 	closeOnce sync.Once
+
+	rollbackOnce sync.Once
 }
 
 // New loads every guild from st and bulk-builds its list.
@@ -316,6 +318,51 @@ func wait(ctx context.Context, done <-chan error) error {
 	}
 }
 
+// committed waits for a store commit of a change already made in memory. If
+// the commit failed, the memory is ahead of the disk (the write is refused,
+// and so were the others of its commit and every one queued after it), so
+// every list is brought back to what the store holds before answering.
+func (s *Server) committed(ctx context.Context, done <-chan error) error {
+	err := wait(ctx, done)
+	switch {
+	case err == nil:
+	case err == ctx.Err(): // the client left before the commit: roll back if it fails
+		go func() {
+			if <-done != nil {
+				s.rollback()
+			}
+		}()
+	case s.store.Err() != nil:
+		s.rollback()
+	}
+	return err
+}
+
+// rollback makes every guild what the store holds (once: the store takes no
+// writes after a failed commit, so it cannot change again). A closure that
+// changed a list is either done before the owner runs this one, and undone
+// by it, or runs after it and sees the store's error and changes nothing.
+func (s *Server) rollback() {
+	s.rollbackOnce.Do(func() {
+		stored := map[uint64]*store.Guild{}
+		if err := s.store.Load(func(g *store.Guild) error { stored[g.ID] = g; return nil }); err != nil {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for id, o := range s.guilds {
+			g := stored[id]
+			if g == nil { // created by a refused PUT /guilds
+				delete(s.guilds, id)
+				o.Stop()
+				continue
+			}
+			for errors.Is(o.Do(context.Background(), func(l *guild.List) { l.Restore(g.Name, g.Roles, g.Members) }), guild.ErrBusy) {
+			}
+		}
+	})
+}
+
 // --- guilds ---
 
 type roleJSON struct {
@@ -467,7 +514,7 @@ func (s *Server) putGuild(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = wait(r.Context(), done)
+		err = s.committed(r.Context(), done)
 	}
 	reply(w, g, err)
 }
@@ -568,7 +615,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) {
 		err = ferr
 	}
 	if err == nil {
-		err = wait(r.Context(), done)
+		err = s.committed(r.Context(), done)
 	}
 	reply(w, indexJSON{idx}, err)
 }
@@ -601,7 +648,7 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
 		err = ferr
 	}
 	if err == nil {
-		err = wait(r.Context(), done)
+		err = s.committed(r.Context(), done)
 	}
 	reply(w, indexJSON{idx}, err)
 }

@@ -16,6 +16,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,9 +68,12 @@ type Store struct {
 
 // Open opens or creates the database file path.
 func Open(path string) (*Store, error) {
+	if err := verify(path); err != nil {
+		return nil, openError(path, err)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bGuilds); err != nil {
@@ -85,6 +90,53 @@ func Open(path string) (*Store, error) {
 	s.wg.Add(1)
 	go s.writer()
 	return s, nil
+}
+
+func openError(path string, err error) error {
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("store: open %s: locked by another process (is another guildd using this data dir?): %w", path, err)
+	}
+	return fmt.Errorf("store: open %s: %w", path, err)
+}
+
+// verify reads every page of an existing file read-only before the real
+// Open: with NoFreelistSync, bbolt's read-write Open rebuilds the freelist by
+// walking the whole tree on a goroutine of its own, where a damaged page is a
+// panic nobody can recover. Here a damaged page is a panic on this goroutine
+// (SetPanicOnFault turns a fault in the mapping into one too), hence an error.
+func verify(path string) (err error) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() == 0 {
+		return nil // a new file, or one Open will report on
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorrupt, r)
+		}
+	}()
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > fi.Size() {
+			return fmt.Errorf("%w: file is %d bytes, its pages need %d (truncated?)", errCorrupt, fi.Size(), tx.Size())
+		}
+		var walk func(b *bolt.Bucket) error
+		walk = func(b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				if v == nil {
+					if nb := b.Bucket(k); nb != nil {
+						return walk(nb)
+					}
+				}
+				return nil
+			})
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(b) })
+	})
 }
 
 // Close commits what is queued and closes the file.
@@ -288,25 +340,37 @@ func loadMembers(b *bolt.Bucket) ([]guild.Member, error) {
 	return ms, nil
 }
 
-// BulkPutMembers writes many members of an existing guild in one transaction
-// (demo seeding).
+// BulkPutMembers writes many members of an existing guild in one transaction.
 func (s *Store) BulkPutMembers(g uint64, ms []guild.Member) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putMembers(tx, g, ms) })
+}
+
+// CreateGuild writes a guild and its members in one transaction (demo
+// seeding): a crash leaves all of it or none, never a guild without them.
+func (s *Store) CreateGuild(g uint64, name string, roles []guild.Role, ms []guild.Member) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		var k [8]byte
-		binary.BigEndian.PutUint64(k[:], g)
-		b := tx.Bucket(bMembers).Bucket(k[:])
-		if b == nil {
-			return fmt.Errorf("store: unknown guild %d", g)
+		if err := apply(tx, []*write{{kind: putGuild, guild: g, val: encodeGuild(name, roles)}}); err != nil {
+			return err
 		}
-		for _, m := range ms {
-			var uk [8]byte
-			binary.BigEndian.PutUint64(uk[:], m.ID)
-			if err := b.Put(uk[:], encodeMember(m)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putMembers(tx, g, ms)
 	})
+}
+
+func putMembers(tx *bolt.Tx, g uint64, ms []guild.Member) error {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], g)
+	b := tx.Bucket(bMembers).Bucket(k[:])
+	if b == nil {
+		return fmt.Errorf("store: unknown guild %d", g)
+	}
+	for _, m := range ms {
+		var uk [8]byte
+		binary.BigEndian.PutUint64(uk[:], m.ID)
+		if err := b.Put(uk[:], encodeMember(m)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errCorrupt = errors.New("corrupt record")

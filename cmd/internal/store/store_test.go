@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -86,4 +87,36 @@ func TestLoadRejectsBadKeys(t *testing.T) {
 		require.ErrorIs(t, lerr, errCorrupt, where)
 		require.NoError(t, s.Close())
 	}
+}
+
+// BenchmarkOpenAndLoad1M times what start-up does with a store of 1,000,000
+// members: Open (which first reads every page, see verify) and Load.
+func BenchmarkOpenAndLoad1M(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "guildd.db")
+	s, err := Open(path)
+	require.NoError(b, err)
+	require.NoError(b, <-s.PutGuild(1, "g", nil))
+	ms := make([]guild.Member, 1_000_000)
+	for i := range ms {
+		ms[i] = guild.Member{ID: uint64(i + 1), Name: "member " + strconv.Itoa(i), Roles: []uint64{7}}
+	}
+	require.NoError(b, s.BulkPutMembers(1, ms))
+	require.NoError(b, s.Close())
+	b.Run("open", func(b *testing.B) {
+		for b.Loop() {
+			s, err := Open(path)
+			require.NoError(b, err)
+			require.NoError(b, s.Close())
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		s, err := Open(path)
+		require.NoError(b, err)
+		defer s.Close()
+		for b.Loop() {
+			n := 0
+			require.NoError(b, s.Load(func(g *Guild) error { n += len(g.Members); return nil }))
+			require.Equal(b, len(ms), n)
+		}
+	})
 }

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bucketed/sortedset/cmd/internal/guild"
+)
+
+// TestWriteRefusedByTheFailingCommitChangesNothing: a PUT whose own commit
+// fails (it was queued while the commit that fails was under way) is
+// answered 503, and, like every refused write, must not show in GET /list:
+// it is not on disk and disappears at the next restart.
+func TestWriteRefusedByTheFailingCommitChangesNothing(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	e.mustCall("PUT", "/guilds/1/members/10", map[string]any{"name": "a"}, nil)
+	e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
+	before := e.list("1", 0, 100)
+
+	// Hold bbolt's write lock for a while with a large transaction, so that
+	// the failing commit below and the PUT after it are both queued while
+	// the writer waits.
+	big := make([]guild.Member, 300000)
+	for i := range big {
+		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
+	}
+	bulkDone := make(chan error, 1)
+	t0 := time.Now()
+	go func() {
+		bulkDone <- e.srv.store.BulkPutMembers(2, big)
+		t.Logf("bulk transaction took %v", time.Since(t0))
+	}()
+	time.Sleep(20 * time.Millisecond)
+	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"}) // as a full disk would
+	time.Sleep(5 * time.Millisecond)
+
+	var body map[string]any
+	code := e.call("PUT", "/guilds/1/members/11", map[string]any{"name": "b"}, &body)
+	require.Error(t, <-failing)
+	require.NoError(t, <-bulkDone)
+	require.NotEqual(t, 200, code, "the store failed before this write was committed: %v", body)
+	require.Equal(t, before, e.list("1", 0, 100), "a PUT answered %d changed the list", code)
+}
