@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -205,8 +203,6 @@ func TestShutdownClosesSessionsWith1001(t *testing.T) {
 		t.Fatal("session not closed by Close")
 	}
 	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(c.closed), "%v", c.closed)
-	_ = context.Background
-	_ = errors.New
 }
 
 func TestHealthzFailsAfterAFailedCommit(t *testing.T) {
