@@ -12,8 +12,8 @@ import (
 
 // payload is a pointer item worth collecting.
 type payload struct {
-	k   int
-	buf [1 << 10]byte
+	k int
+	_ [1 << 10]byte
 }
 
 // addPayloads adds n payloads keyed 0..n-1 to a pointer Set (which keeps

@@ -47,7 +47,7 @@ func TestDemoSeedSurvivesACrash(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	cmd.Wait()
 
-	cmd, url := startGuildd(t, bin, data, "listening on ", "-demo", "-demo-members", "200000")
+	_, url := startGuildd(t, bin, data, "listening on ", "-demo", "-demo-members", "200000")
 	code, body, err := call("GET", url+"/guilds/1", "")
 	require.NoError(t, err)
 	require.Equal(t, 200, code, "%s", body)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
 )
@@ -93,7 +94,7 @@ func Open(path string) (*Store, error) {
 }
 
 func openError(path string, err error) error {
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return fmt.Errorf("store: open %s: locked by another process (is another guildd using this data dir?): %w", path, err)
 	}
 	return fmt.Errorf("store: open %s: %w", path, err)
