@@ -41,7 +41,8 @@ func lowOf(i int) int64 {
 }
 
 func (h *hist) add(d time.Duration) {
-	us := d.Microseconds()
+	// Round up, so that a quantile is never below the true value.
+	us := int64((d + time.Microsecond - 1) / time.Microsecond)
 	h.counts[bucketOf(us)].Add(1)
 	h.n.Add(1)
 	for {

@@ -263,6 +263,7 @@ func (r *runner) run(ctx context.Context) error {
 		if r.srv != nil {
 			select {
 			case err := <-r.srv.exited:
+				r.srv.exited <- err // for stop, which waits for it
 				return fmt.Errorf("guildd exited: %v (log %s)", err, r.srv.logPath)
 			default:
 			}
@@ -724,12 +725,22 @@ func (r *runner) openSessions(ctx context.Context) ([]*session, *sessionStats, *
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		waiting := 0
+		var closed error
 		for _, s := range out {
 			s.mu.Lock()
-			if s.r.Seq() == 0 && s.fail == nil {
+			switch {
+			case s.r.Seq() == 0 && s.closed != nil:
+				closed = fmt.Errorf("session %d closed before its SYNC: %w", s.n, s.closed)
+			case s.r.Seq() == 0 && s.fail == nil:
 				waiting++
 			}
 			s.mu.Unlock()
+		}
+		if closed != nil {
+			return out, stats, stopping, closed
+		}
+		if err := ctx.Err(); err != nil {
+			return out, stats, stopping, err
 		}
 		if waiting == 0 {
 			break

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ type hotSlot struct {
 
 	mu   sync.Mutex
 	hist []*tracked    // recent tracked changes, oldest first (at most histLen)
+	all  []*tracked    // every tracked change, oldest first (append-only)
 	ver  atomic.Uint64 // changes with hist: cached candidates are stale
 }
 
@@ -63,8 +65,18 @@ func (h *hotSlot) record(t *tracked) {
 		h.hist = h.hist[:histLen-1]
 	}
 	h.hist = append(h.hist, t)
+	h.all = append(h.all, t)
 	h.ver.Add(1)
 	h.mu.Unlock()
+}
+
+// since returns every recorded change with seq > last, oldest first: for a
+// session lagging behind by more changes than hist holds.
+func (h *hotSlot) since(last uint64) []*tracked {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := sort.Search(len(h.all), func(i int) bool { return h.all[i].seq > last })
+	return h.all[i:len(h.all):len(h.all)]
 }
 
 // candidates are the slot's recorded changes at version ver, and those of
@@ -349,8 +361,18 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 	for _, t := range d.tags {
 		c := t.candidates()
 		last := s.lastSeen[t.h.idx]
+		hist, cands := c.hist, c.cands
+		if len(hist) == histLen && hist[0].seq > last {
+			// changes this session has not seen may have left hist
+			hist, cands = t.h.since(last), nil
+			for _, x := range hist {
+				if x.name == t.name && x.status == t.status {
+					cands = append(cands, x)
+				}
+			}
+		}
 		var pick *tracked
-		for _, x := range c.cands {
+		for _, x := range cands {
 			if x.seq > last && x.sent.Load() > 0 {
 				pick = x
 				if !t.sync {
@@ -365,7 +387,7 @@ func (s *session) handle(frame []byte, now time.Time, cache *frameCache, st *ses
 		// The changes before pick that this session has not seen were
 		// superseded on the way (coalesced into one op, or replaced by a
 		// resync): this frame delivers them too, and they waited longest.
-		for _, x := range c.hist {
+		for _, x := range hist {
 			if x.seq > last && x.seq <= pick.seq && x.sent.Load() > 0 {
 				d := now.Sub(time.Unix(0, x.sent.Load()))
 				st.lat.Load().add(d)

@@ -56,18 +56,19 @@ func (s *spawned) start() error {
 	if s.pprof != "" {
 		args = append(args, "-pprof", s.pprof)
 	}
-	s.cmd = exec.Command(s.bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = lf, lf
+	cmd := exec.Command(s.bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
 	// Should guildload die without stopping it, the server stops too. (The
 	// signal follows the OS thread that started it; guildload locks no
 	// goroutine to a thread, so Go does not end that thread early.)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := s.cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return err
 	}
+	s.cmd = cmd // only a started one: stop signals and waits for it
 	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait(); lf.Close() }()
+	go func() { s.exited <- cmd.Wait(); lf.Close() }()
 	return nil
 }
 
