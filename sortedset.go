@@ -197,8 +197,8 @@ func From[T cmp.Ordered](items []T, opts ...Option) *Set[T] {
 // FromSorted returns a Set of items, which must be strictly increasing in
 // cmp.Compare order; otherwise it returns an error matching ErrNotSorted.
 // items is not modified or retained. It costs O(n) and fills buckets equally
-// to at most 15/16 of the bucket size, so the first insert into a bucket does
-// not split it.
+// to at most B - max(1, B/16) items (15/16 of the bucket size B when 16
+// divides it), so the first insert into a bucket does not split it.
 func FromSorted[T cmp.Ordered](items []T, opts ...Option) (*Set[T], error) {
 	s := New[T](opts...)
 	for i := 1; i < len(items); i++ {

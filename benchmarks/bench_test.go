@@ -103,7 +103,7 @@ func BenchmarkChurn(b *testing.B) {
 				s.Remove(old)
 				s.Add(fresh)
 			}
-			checkLen(b, s.Len(), n)
+			checkPresent(b, s.ToSlice(), c)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=slice", func(b *testing.B) {
 			s, c := benchdata.SortedSlice(slices.Clone(items)), benchdata.NewChurner(items)
@@ -113,7 +113,7 @@ func BenchmarkChurn(b *testing.B) {
 				s.Remove(old)
 				s.Add(fresh)
 			}
-			checkLen(b, len(s), n)
+			checkPresent(b, s, c)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=tidwallset", func(b *testing.B) {
 			t, c := newTidwallSet(items), benchdata.NewChurner(items)
@@ -128,7 +128,7 @@ func BenchmarkChurn(b *testing.B) {
 				t.Delete(old)
 				t.Insert(fresh)
 			}
-			checkLen(b, t.Len(), n)
+			checkPresent(b, t.Keys(), c)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=tidwall", func(b *testing.B) {
 			t, c := newTidwall(items), benchdata.NewChurner(items)
@@ -143,7 +143,7 @@ func BenchmarkChurn(b *testing.B) {
 				t.Delete(old)
 				t.Set(fresh)
 			}
-			checkLen(b, t.Len(), n)
+			checkPresent(b, t.Items(), c)
 		})
 		b.Run(benchdata.SizeName(n)+"/impl=google", func(b *testing.B) {
 			t, c := newGoogle(items), benchdata.NewChurner(items)
@@ -158,7 +158,9 @@ func BenchmarkChurn(b *testing.B) {
 				t.Delete(old)
 				t.ReplaceOrInsert(fresh)
 			}
-			checkLen(b, t.Len(), n)
+			got := make([]int64, 0, t.Len())
+			t.Ascend(func(x int64) bool { got = append(got, x); return true })
+			checkPresent(b, got, c)
 		})
 	}
 }
@@ -176,7 +178,7 @@ func BenchmarkAdd1000(b *testing.B) {
 			first := map[string]int64{"head": -1000, "middle": base[n/2] + 1, "tail": base[n-1] + 1}[where]
 			name := benchdata.SizeName(n) + "/at=" + where
 			// round runs add(x) for the 1000 new items, then, untimed,
-			// checks the length and runs del(x).
+			// checks the length, runs del(x) and checks it again.
 			round := func(b *testing.B, add, del func(int64), size func() int) {
 				for b.Loop() {
 					for x := first; x < first+1000; x++ {
@@ -187,6 +189,10 @@ func BenchmarkAdd1000(b *testing.B) {
 					for x := first; x < first+1000; x++ {
 						del(x)
 					}
+					// Without this, a cleanup that left the items in would
+					// pass: the next round's adds find them present and
+					// keep the length at n+1000, timing no-op adds.
+					checkLen(b, size(), n)
 					b.StartTimer()
 				}
 			}
@@ -496,6 +502,16 @@ func sumGoogle(t *gbtree.BTreeG[int64]) (sum int64) {
 func checkLen(b *testing.B, got, want int) {
 	if got != want {
 		b.Fatalf("the container holds %d items, want %d", got, want)
+	}
+}
+
+// checkPresent fails the benchmark when a churned container does not hold
+// exactly the items the churner says it should: checkLen passes an arm
+// that skips the work or re-adds the item it removed, as long as the
+// churner's ring has not turned (b.N < n, as at 1M).
+func checkPresent(b *testing.B, got []int64, c *benchdata.Churner) {
+	if want := c.Present(); !slices.Equal(got, want) {
+		b.Fatalf("the container holds %d items that differ from the churner's %d", len(got), len(want))
 	}
 }
 

@@ -126,6 +126,16 @@ func NewChurner(items []int64) *Churner {
 	return &Churner{rng: rng, ring: ring}
 }
 
+// Present returns, sorted, the items a container driven by c holds now:
+// the benchmarks compare it with the container's contents after the timed
+// loop, which a length check alone cannot do (an arm that re-adds the item
+// it removed, or skips both calls, keeps its length).
+func (c *Churner) Present() []int64 {
+	p := slices.Clone(c.ring)
+	slices.Sort(p)
+	return p
+}
+
 // Next returns the item to remove and its replacement.
 func (c *Churner) Next() (old, fresh int64) {
 	old, fresh = c.ring[c.next], c.rng.Int64()
