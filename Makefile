@@ -21,6 +21,8 @@ vet:
 	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 	@echo "== go vet, GOOS=windows and darwin (library, cmd: guildd builds without writev)"
 	GOOS=windows $(GO) vet ./... && cd cmd && GOOS=windows $(GO) vet ./... && GOOS=darwin $(GO) vet ./...
+	@echo "== go vet, GOARCH=386 (library: int is 32 bits there)"
+	GOARCH=386 $(GO) vet ./...
 	@for m in $(MODULES); do echo "== staticcheck ($$m)"; (cd $$m && $(GO) run $(STATICCHECK) ./...) || exit 1; done
 
 unit:

@@ -1,5 +1,7 @@
 package sortedset
 
+import "math/bits"
+
 // fenwick is a binary indexed tree over bucket lengths: it turns "how many
 // items come before bucket b" and "which bucket holds index i" into
 // O(log(number of buckets)) walks instead of a sum over all earlier buckets.
@@ -60,7 +62,7 @@ func (f fenwick) prefix(b int) int {
 func (f fenwick) find(k int) (b, pos int) {
 	for step := len(f) >> 1; step > 0; step >>= 1 {
 		v := f[b+step-1]
-		m := (k - v) >> 63 // all ones when v > k: the step is not taken
+		m := (k - v) >> (bits.UintSize - 1) // all ones when v > k: the step is not taken
 		b += step &^ m
 		k -= v &^ m
 	}
