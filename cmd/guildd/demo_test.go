@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -14,24 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// startGuildd starts the binary with extra flags and returns it once it has
-// logged a line containing until (and the rest of that line).
-func startGuildd(t *testing.T, bin, data, until string, args ...string) (*exec.Cmd, string) {
+// memberCount returns the member_count of GET /guilds/1 at url.
+func memberCount(t *testing.T, url string) int {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, args...)...)
-	stderr, err := cmd.StderrPipe()
+	code, body, err := call("GET", url+"/guilds/1", "")
 	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if _, rest, ok := strings.Cut(sc.Text(), until); ok {
-			go io.Copy(io.Discard, stderr)
-			return cmd, rest
-		}
+	require.Equal(t, 200, code, "%s", body)
+	var g struct {
+		MemberCount int `json:"member_count"`
 	}
-	t.Fatalf("guildd never logged %q", until)
-	return nil, ""
+	require.NoError(t, json.Unmarshal(body, &g))
+	return g.MemberCount
 }
 
 // TestDemoSeedSurvivesACrash: guildd -demo killed while it seeds the demo
@@ -48,14 +39,7 @@ func TestDemoSeedSurvivesACrash(t *testing.T) {
 	cmd.Wait()
 
 	_, url := startGuildd(t, bin, data, "listening on ", "-demo", "-demo-members", "200000")
-	code, body, err := call("GET", url+"/guilds/1", "")
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
-	var g struct {
-		MemberCount int `json:"member_count"`
-	}
-	require.NoError(t, json.Unmarshal(body, &g))
-	require.InDelta(t, n, g.MemberCount, 1000, "demo guild after a crash during its seeding and a restart with -demo")
+	require.InDelta(t, n, memberCount(t, url), 1000, "demo guild after a crash during its seeding and a restart with -demo")
 }
 
 // TestDemoLeavesAnotherGuild1Alone: -demo on a data dir whose guild 1 is
@@ -125,14 +109,7 @@ func TestDemoRestarts(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait())
 	cmd, url := startGuildd(t, bin, data, "listening on ", "-demo", "-demo-members", "500")
-	code, body, err := call("GET", url+"/guilds/1", "")
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
-	var g struct {
-		MemberCount int `json:"member_count"`
-	}
-	require.NoError(t, json.Unmarshal(body, &g))
-	require.InDelta(t, 500, g.MemberCount, 50)
+	require.InDelta(t, 500, memberCount(t, url), 50)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait())
 }

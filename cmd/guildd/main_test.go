@@ -31,19 +31,26 @@ func buildGuildd(t *testing.T) string {
 // runGuildd starts the binary on 127.0.0.1:0 and returns its base URL.
 func runGuildd(t *testing.T, bin, data string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data)
+	return startGuildd(t, bin, data, "listening on ")
+}
+
+// startGuildd starts the binary with extra flags and returns it once it has
+// logged a line containing until (and the rest of that line).
+func startGuildd(t *testing.T, bin, data, until string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
-		if _, url, ok := strings.Cut(sc.Text(), "listening on "); ok {
+		if _, rest, ok := strings.Cut(sc.Text(), until); ok {
 			go io.Copy(io.Discard, stderr)
-			return cmd, url
+			return cmd, rest
 		}
 	}
-	t.Fatal("guildd did not start")
+	t.Fatalf("guildd never logged %q", until)
 	return nil, ""
 }
 
@@ -70,33 +77,26 @@ type idState struct {
 	hasPending bool
 }
 
-// TestDurabilityAcrossSIGKILL: every PUT answered 200 survives a SIGKILL in
-// the middle of a write load, and every DELETE answered 200 stays deleted.
-func TestDurabilityAcrossSIGKILL(t *testing.T) {
-	bin := buildGuildd(t)
-	data := t.TempDir()
-	cmd, url := runGuildd(t, bin, data)
-	code, body, err := call("PUT", url+"/guilds/1", `{"name":"durable"}`)
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
-
-	const workers = 16
+// writeLoad runs workers writers of PUTs and DELETEs of members of guild 1 at
+// url, 40 ids each, revisited, until stop is closed, a request fails (the
+// server is gone: its op stays pending) or answered, told of every answer
+// after a 200 has been recorded, returns false. It returns what each writer
+// saw of its ids, and a wait for the writers.
+func writeLoad(url string, workers int, stop <-chan struct{}, answered func(s *idState, method string, id uint64, code int) bool) ([]map[uint64]*idState, func()) {
 	states := make([]map[uint64]*idState, workers)
-	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := range workers {
 		states[w] = map[uint64]*idState{}
 		wg.Add(1)
-		go func(w int) {
+		go func(st map[uint64]*idState) {
 			defer wg.Done()
-			st := states[w]
 			for n := 0; ; n++ {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				id := uint64(w*1_000_000 + n%40) // 40 ids per worker, revisited
+				id := uint64(w*1_000_000 + n%40)
 				s := st[id]
 				if s == nil {
 					s = &idState{}
@@ -111,27 +111,27 @@ func TestDurabilityAcrossSIGKILL(t *testing.T) {
 				s.pending, s.hasPending = next, true
 				code, _, err := call(method, fmt.Sprintf("%s/guilds/1/members/%d", url, id), payload)
 				if err != nil {
-					return // the server is gone: this op stays pending
+					return
 				}
 				if code == 200 {
 					s.acked, s.hasPending = next, false
-				} else if code != 429 && code != 503 {
-					t.Errorf("%s %d: %d", method, id, code)
+				}
+				if !answered(s, method, id, code) {
 					return
 				}
 			}
-		}(w)
+		}(states[w])
 	}
-	time.Sleep(1500 * time.Millisecond)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	cmd.Wait()
-	close(stop)
-	wg.Wait()
+	return states, wg.Wait
+}
 
-	_, url = runGuildd(t, bin, data)
-	checked, present := 0, 0
-	for w := 0; w < workers; w++ {
-		for id, s := range states[w] {
+// checkWrites fails t unless every member of guild 1 at url is what its
+// writer had acknowledged, or what it had in flight; it returns how many ids
+// it checked and how many were present.
+func checkWrites(t *testing.T, url string, states []map[uint64]*idState) (checked, present int) {
+	t.Helper()
+	for _, st := range states {
+		for id, s := range st {
 			code, body, err := call("GET", fmt.Sprintf("%s/guilds/1/members/%d", url, id), "")
 			require.NoError(t, err)
 			got := ""
@@ -148,6 +148,35 @@ func TestDurabilityAcrossSIGKILL(t *testing.T) {
 			checked++
 		}
 	}
+	return checked, present
+}
+
+// TestDurabilityAcrossSIGKILL: every PUT answered 200 survives a SIGKILL in
+// the middle of a write load, and every DELETE answered 200 stays deleted.
+func TestDurabilityAcrossSIGKILL(t *testing.T) {
+	bin := buildGuildd(t)
+	data := t.TempDir()
+	cmd, url := runGuildd(t, bin, data)
+	code, body, err := call("PUT", url+"/guilds/1", `{"name":"durable"}`)
+	require.NoError(t, err)
+	require.Equal(t, 200, code, "%s", body)
+
+	stop := make(chan struct{})
+	states, wait := writeLoad(url, 16, stop, func(_ *idState, method string, id uint64, code int) bool {
+		if code != 200 && code != 429 && code != 503 {
+			t.Errorf("%s %d: %d", method, id, code)
+			return false
+		}
+		return true
+	})
+	time.Sleep(1500 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	cmd.Wait()
+	close(stop)
+	wait()
+
+	_, url = runGuildd(t, bin, data)
+	checked, present := checkWrites(t, url, states)
 	t.Logf("checked %d members after SIGKILL, %d present", checked, present)
 	require.Greater(t, present, 100, "the load did too little to test anything")
 }

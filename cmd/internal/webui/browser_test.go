@@ -890,16 +890,7 @@ func TestMillionRowScrolling(t *testing.T) {
 					t.Errorf("bad range in %s", data)
 					return
 				}
-				var items []map[string]any
-				for i := rg[0]; i <= min(rg[1], size-1); i++ {
-					if i == 0 {
-						items = append(items, map[string]any{"group": map[string]any{"id": "online", "count": size - 1}})
-						continue
-					}
-					items = append(items, map[string]any{"member": map[string]any{
-						"id": fmt.Sprint(1000 + i), "name": fmt.Sprintf("row %d", i), "roles": []string{}, "status": "online"}})
-				}
-				ops = append(ops, map[string]any{"op": "SYNC", "range": rg, "items": items})
+				ops = append(ops, map[string]any{"op": "SYNC", "range": rg, "items": stubItems(size, rg)})
 			}
 			subscribes.Store(fmt.Sprint(sub.Ranges), true)
 			seq++

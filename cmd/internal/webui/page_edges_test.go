@@ -55,20 +55,26 @@ func stubGuild(t *testing.T, size int, answer func(n int, ranges [][2]int, seq *
 	return srv
 }
 
+// stubItems are rows rg of a stub guild of size rows: the "online" header,
+// then member "row i" at row i.
+func stubItems(size int, rg [2]int) []map[string]any {
+	items := []map[string]any{}
+	for i := rg[0]; i <= min(rg[1], size-1); i++ {
+		if i == 0 {
+			items = append(items, map[string]any{"group": map[string]any{"id": "online", "count": size - 1}})
+			continue
+		}
+		items = append(items, map[string]any{"member": map[string]any{
+			"id": fmt.Sprint(1000 + i), "name": fmt.Sprintf("row %d", i), "roles": []string{}, "status": "online"}})
+	}
+	return items
+}
+
 // stubSync is the SYNC answer of the stub guild for ranges.
 func stubSync(size int, ranges [][2]int, seq *int) []byte {
 	var ops []map[string]any
 	for _, rg := range ranges {
-		items := []map[string]any{}
-		for i := rg[0]; i <= min(rg[1], size-1); i++ {
-			if i == 0 {
-				items = append(items, map[string]any{"group": map[string]any{"id": "online", "count": size - 1}})
-				continue
-			}
-			items = append(items, map[string]any{"member": map[string]any{
-				"id": fmt.Sprint(1000 + i), "name": fmt.Sprintf("row %d", i), "roles": []string{}, "status": "online"}})
-		}
-		ops = append(ops, map[string]any{"op": "SYNC", "range": rg, "items": items})
+		ops = append(ops, map[string]any{"op": "SYNC", "range": rg, "items": stubItems(size, rg)})
 	}
 	*seq++
 	msg, _ := json.Marshal(map[string]any{"t": "GUILD_MEMBER_LIST_UPDATE", "seq": *seq, "guild_id": "9",
