@@ -37,17 +37,20 @@ func (f fenwick) build(from, nb int) fenwick {
 	return f
 }
 
-// add adds d to the length of bucket b.
+// add adds d to the length of bucket b. Node i-1 here is node i of the
+// 1-based walk, whose step i += i & -i becomes i |= i + 1: two dependent
+// instructions per step instead of three, and the steps are a chain.
 func (f fenwick) add(b, d int) {
-	for i := b + 1; i <= len(f); i += i & -i {
-		f[i-1] += d
+	for i := uint(b); i < uint(len(f)); i |= i + 1 {
+		f[i] += d
 	}
 }
 
-// prefix returns the total length of buckets [0, b).
+// prefix returns the total length of buckets [0, b). Its step, i -= i & -i
+// in the 1-based walk, is i &= i - 1 for the same reason as in add.
 func (f fenwick) prefix(b int) int {
 	sum := 0
-	for i := b; i > 0; i -= i & -i {
+	for i := b; i > 0; i &= i - 1 {
 		sum += f[i-1]
 	}
 	return sum
