@@ -516,7 +516,12 @@ func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
 	default:
 		s.run = 0
 	}
-	split := len(s.buckets[b].items) == s.bucketSize
+	// A bucket is split when it is full, and also when an ascending run of
+	// B/4 would otherwise push at least B/8 items along on every insert:
+	// cut there, it appends instead (see split). The parts have at least
+	// B/4 and B/8 items, as in a split of a full bucket by a run.
+	n := len(s.buckets[b].items)
+	split := n == s.bucketSize || s.run >= s.longRun() && n-pos >= s.edge()
 	if split {
 		b, pos = s.split(b, pos)
 	}
