@@ -2,6 +2,7 @@ package sortedset
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 )
 
@@ -93,10 +94,17 @@ func (s *Set[T]) checkRow(b int) error {
 		return nil
 	}
 	items := s.buckets[b].items
-	for j := 0; j < rowLen && (j+1)<<s.shift <= len(items); j++ {
+	j := 0
+	for ; j < rowLen && (j+1)<<s.shift <= len(items); j++ {
 		i := (j+1)<<s.shift - 1
 		if got := s.rows[s.buckets[b].row+j]; s.compare(got, items[i]) != 0 {
 			return fmt.Errorf("bucket %d sample %d is %v, item %d is %v", b, j, got, i, items[i])
+		}
+	}
+	// A stale sample would keep a removed item reachable.
+	for ; j < rowLen; j++ {
+		if got := s.rows[s.buckets[b].row+j]; !reflect.ValueOf(&got).Elem().IsZero() {
+			return fmt.Errorf("bucket %d of %d items has a stale sample %d: %v", b, len(items), j, got)
 		}
 	}
 	return nil
