@@ -11,19 +11,27 @@ import (
 // it is what catches a WithKey function that is not monotone.
 func (s *Set[T]) check() error {
 	nb := len(s.buckets)
-	if len(s.fences) != nb || len(s.sizes) != fenwickLen(nb) || s.sizes.prefix(len(s.sizes)) != s.n {
+	if s.lo < 0 || s.lo > len(s.dir) || len(s.dir)-s.lo != nb || nb > 0 && &s.dir[s.lo] != &s.buckets[0] {
+		return fmt.Errorf("buckets are not dir[%d:] (%d buckets, %d slots)", s.lo, nb, len(s.dir))
+	}
+	for i, bk := range s.dir[:s.lo] {
+		if !reflect.ValueOf(bk).IsZero() {
+			return fmt.Errorf("front room slot %d of %d holds a bucket of %d items", i, s.lo, len(bk.items))
+		}
+	}
+	if len(s.fences) != nb || len(s.sizes) != fenwickLen(len(s.dir)) || s.sizes.prefix(len(s.sizes)) != s.n {
 		return fmt.Errorf("%d buckets, %d fences, %d sizes", nb, len(s.fences), len(s.sizes))
 	}
 	// Every node, the padding's too (At's descent reads them), by its
-	// definition: node i (from 1) sums the lengths of buckets
-	// [i - i&-i, i).
+	// definition: node i (from 1) sums the lengths of dir's slots
+	// [i - i&-i, i), which are the front room's then the buckets.
 	for i := 1; i <= len(s.sizes); i++ {
 		sum := 0
-		for _, bk := range s.buckets[min(i-i&-i, nb):min(i, nb)] {
+		for _, bk := range s.dir[min(i-i&-i, len(s.dir)):min(i, len(s.dir))] {
 			sum += len(bk.items)
 		}
 		if s.sizes[i-1] != sum {
-			return fmt.Errorf("Fenwick node %d is %d, the lengths of buckets [%d, %d) sum to %d", i, s.sizes[i-1], i-i&-i, i, sum)
+			return fmt.Errorf("Fenwick node %d is %d, the lengths of slots [%d, %d) sum to %d", i, s.sizes[i-1], i-i&-i, i, sum)
 		}
 	}
 	if s.key != nil && len(s.fkeys) != nb {
@@ -47,7 +55,7 @@ func (s *Set[T]) check() error {
 		if len(bk.items) == 0 || len(bk.items) > s.bucketSize {
 			return fmt.Errorf("bucket %d has %d items (bucket size %d)", b, len(bk.items), s.bucketSize)
 		}
-		if got := s.sizes.prefix(b); got != total {
+		if got := s.before(b); got != total {
 			return fmt.Errorf("prefix(%d) = %d, want %d", b, got, total)
 		}
 		if s.key != nil && len(bk.keys) != len(bk.items) {

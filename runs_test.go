@@ -3,6 +3,7 @@ package sortedset
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -170,5 +171,98 @@ func TestCompact(t *testing.T) {
 			require.NoError(t, s.check())
 			require.Equal(t, model, s.ToSlice())
 		}
+	}
+}
+
+// TestFrontRoom drives splits at the head of Sets of 64 buckets and more,
+// which take slots of the front room (insertFront), against a sorted slice:
+// runs up and down below the smallest item, inserts and removals among the
+// first buckets, Clones written on both sides, and Clear. Every write is
+// followed by the invariant check, which compares every Fenwick node with
+// the lengths of dir's slots.
+func TestFrontRoom(t *testing.T) {
+	for _, B := range []int{4, 8, 64} {
+		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(B), 1))
+			base := make([]int64, 70*B)
+			for i := range base {
+				base[i] = int64(i) * 1000
+			}
+			s, err := FromSorted(base, WithBucketSize(B))
+			require.NoError(t, err)
+			model := slices.Clone(base)
+			usedFront := false
+			verify := func(s *Set[int64], model []int64, what string) {
+				t.Helper()
+				if err := s.check(); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				require.Equal(t, len(model), s.Len(), what)
+				for _, i := range []int{0, 1, len(model) / 2, len(model) - 1, rng.IntN(len(model))} {
+					x, ok := s.At(i)
+					require.True(t, ok)
+					require.Equal(t, model[i], x, "%s: At(%d)", what, i)
+				}
+			}
+			add := func(s *Set[int64], model *[]int64, x int64) {
+				i, added := s.Add(x)
+				j, found := slices.BinarySearch(*model, x)
+				require.Equal(t, !found, added)
+				require.Equal(t, j, i, "Add(%d)", x)
+				if !found {
+					*model = slices.Insert(*model, j, x)
+				}
+			}
+			low := int64(-1)
+			for step := range 60 {
+				switch step % 4 {
+				case 0: // an ascending run below the smallest item
+					start := low - int64(2*B+rng.IntN(3*B))
+					for x := start; x < low; x++ {
+						add(s, &model, x)
+					}
+					low = start
+				case 1: // a descending run below it
+					for range 2*B + rng.IntN(3*B) {
+						low--
+						add(s, &model, low)
+					}
+				case 2: // inserts and removals among the first buckets
+					for range 4 * B {
+						x := model[0] + rng.Int64N(int64(model[min(len(model)-1, 3*B)]-model[0]+1))
+						if rng.IntN(2) == 0 {
+							add(s, &model, x)
+						} else if i, removed := s.Remove(x); removed {
+							j, _ := slices.BinarySearch(model, x)
+							require.Equal(t, j, i)
+							model = slices.Delete(model, j, j+1)
+						}
+					}
+				case 3: // a Clone, then writes at the head of both
+					c, cm := s.Clone(), slices.Clone(model)
+					for range 3 * B {
+						low--
+						add(s, &model, low)
+						add(c, &cm, cm[0]-1)
+					}
+					verify(c, cm, "clone")
+					if _, ok := c.RemoveAt(0); ok {
+						cm = cm[1:]
+					}
+					verify(c, cm, "clone after RemoveAt")
+				}
+				usedFront = usedFront || s.lo > 0
+				verify(s, model, fmt.Sprint("step ", step))
+				require.Equal(t, model, s.ToSlice())
+			}
+			require.True(t, usedFront, "no split took a slot of the front room")
+			s.Clear()
+			require.NoError(t, s.check())
+			model = model[:0]
+			for x := range int64(70 * B) {
+				add(s, &model, -x)
+			}
+			verify(s, model, "after Clear")
+		})
 	}
 }
