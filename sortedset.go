@@ -102,19 +102,19 @@ type Set[T any] struct {
 	// dir[:lo] is room for buckets added at the front (see insertBucket).
 	// The Fenwick tree counts dir, so bucket b is its node lo+b, and At
 	// indexes dir with what the tree finds.
-	dir     []bucket[T]
-	lo      int
-	fences  []T      // fences[b] is the last item of buckets[b]
-	fkeys   []uint64 // fkeys[b] is key(fences[b]) when keyed
-	rows    []T      // rows[r+j] is items[(j+1)<<shift-1] of the bucket with row r, where that exists
-	free    []int    // rows no bucket uses
-	sizes   fenwick  // lengths of the buckets
-	n       int
-	hint    int  // bucket of the last write: runs of nearby writes skip the fence search
-	writes  uint // counts writes, so that iterators notice those made while they run
-	last    int  // position in bucket hint of the last insert (or -1 after a removal, 0 when there was none)
-	run     int  // inserts in a row, each just after (> 0) or just before (< 0) the last; see split
-	owner   *token
+	dir    []bucket[T]
+	lo     int
+	fences []T      // fences[b] is the last item of buckets[b]
+	fkeys  []uint64 // fkeys[b] is key(fences[b]) when keyed
+	rows   []T      // rows[r+j] is items[(j+1)<<shift-1] of the bucket with row r, where that exists
+	free   []int    // rows no bucket uses
+	sizes  fenwick  // lengths of dir's slots
+	n      int
+	hint   int  // bucket of the last write: runs of nearby writes skip the fence search
+	writes uint // counts writes, so that iterators notice those made while they run
+	last   int  // position in bucket hint of the last insert (or -1 after a removal, 0 when there was none)
+	run    int  // inserts in a row, each just after (> 0) or just before (< 0) the last; see split
+	owner  *token
 	*config[T]
 }
 
@@ -1169,14 +1169,14 @@ func (s *Set[T]) descend(b, pos int, yield func(int, T) bool) {
 // independent and may be used by different goroutines.
 func (s *Set[T]) Clone() *Set[T] {
 	c := &Set[T]{
-		dir:     slices.Clone(s.dir),
-		lo:      s.lo,
-		fences:  slices.Clone(s.fences),
-		fkeys:   slices.Clone(s.fkeys),
-		sizes:   slices.Clone(s.sizes),
-		n:       s.n,
-		owner:   new(token),
-		config:  s.config,
+		dir:    slices.Clone(s.dir),
+		lo:     s.lo,
+		fences: slices.Clone(s.fences),
+		fkeys:  slices.Clone(s.fkeys),
+		sizes:  slices.Clone(s.sizes),
+		n:      s.n,
+		owner:  new(token),
+		config: s.config,
 	}
 	c.buckets = c.dir[c.lo:]
 	if s.shift > 0 {
