@@ -177,7 +177,7 @@ func TestCompact(t *testing.T) {
 // TestFrontRoom drives splits at the head of Sets of 64 buckets and more,
 // which take slots of the front room (insertFront), against a sorted slice:
 // runs up and down below the smallest item, inserts and removals among the
-// first buckets, Clones written on both sides, and Clear. Every write is
+// first buckets, compact, Clones written on both sides, and Clear. Every write is
 // followed by the invariant check, which compares every Fenwick node with
 // the lengths of dir's slots.
 func TestFrontRoom(t *testing.T) {
@@ -237,6 +237,9 @@ func TestFrontRoom(t *testing.T) {
 							require.Equal(t, j, i)
 							model = slices.Delete(model, j, j+1)
 						}
+					}
+					if step%8 == 6 && s.lo > 0 {
+						s.compact() // as bound would, with the front room in use
 					}
 				case 3: // a Clone, then writes at the head of both
 					c, cm := s.Clone(), slices.Clone(model)
