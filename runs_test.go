@@ -177,9 +177,9 @@ func TestCompact(t *testing.T) {
 // TestFrontRoom drives splits at the head of Sets of 64 buckets and more,
 // which take slots of the front room (insertFront), against a sorted slice:
 // runs up and down below the smallest item, inserts and removals among the
-// first buckets, compact, Clones written on both sides, and Clear. Every write is
-// followed by the invariant check, which compares every Fenwick node with
-// the lengths of dir's slots.
+// first buckets, compact, Clones written on both sides, and Clear. Every
+// write's index is checked, and every step ends with the invariant check,
+// which compares every Fenwick node with the lengths of dir's slots.
 func TestFrontRoom(t *testing.T) {
 	for _, B := range []int{4, 8, 64} {
 		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
