@@ -11,7 +11,7 @@ import (
 // it is what catches a WithKey function that is not monotone.
 func (s *Set[T]) check() error {
 	nb := len(s.buckets)
-	if s.lo < 0 || s.lo > len(s.dir) || len(s.dir)-s.lo != nb || nb > 0 && &s.dir[s.lo] != &s.buckets[0] {
+	if s.lo < 0 || s.lo > nb || len(s.dir)-s.lo != nb || nb > 0 && &s.dir[s.lo] != &s.buckets[0] {
 		return fmt.Errorf("buckets are not dir[%d:] (%d buckets, %d slots)", s.lo, nb, len(s.dir))
 	}
 	for i, bk := range s.dir[:s.lo] {

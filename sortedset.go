@@ -679,8 +679,13 @@ const frontMin = 64
 // takes as many more inserts at the front.
 func (s *Set[T]) insertFront(b int, bk bucket[T]) {
 	if s.lo == 0 {
-		room := len(s.buckets) / 8
-		dir := make([]bucket[T], room+len(s.buckets), room+cap(s.buckets))
+		// The capacity follows the bucket count, not dir's capacity, which
+		// grew by the room at every remaking (without bound when a queue
+		// adds at the front and removes at the back) and, after
+		// WithCapacity, made each remaking copy the whole hint.
+		nb := len(s.buckets)
+		room := nb / 8
+		dir := make([]bucket[T], room+nb, 2*room+nb)
 		copy(dir[room:], s.buckets)
 		s.dir, s.lo = dir, room
 		s.reindex(0, len(s.sizes))
@@ -795,7 +800,25 @@ func (s *Set[T]) dropBucket(b int) {
 	if s.key != nil {
 		s.fkeys = slices.Delete(s.fkeys, b, b+1)
 	}
+	if s.lo > len(s.buckets) {
+		// The Set has shrunk to under an eighth of the buckets it had when
+		// the room was made: give the room back, an O(n/B) rebuild that
+		// as many drops paid for.
+		s.dropRoom()
+		s.reindex(0, len(s.sizes))
+		return
+	}
 	s.reindex(s.lo+max(b-1, 0), len(s.dir)+1)
+}
+
+// dropRoom moves the buckets to the start of dir, leaving no front room;
+// the caller reindexes. It keeps dir, and the Fenwick tree over it, within
+// a constant factor of the buckets a Set has now rather than once had.
+func (s *Set[T]) dropRoom() {
+	k := copy(s.dir, s.buckets)
+	clear(s.dir[k:])
+	s.dir, s.lo = s.dir[:k], 0
+	s.buckets = s.dir
 }
 
 // merge joins the underfull bucket b with its smaller neighbour, or, when the
@@ -890,6 +913,7 @@ func (s *Set[T]) compact() {
 	clear(s.fences[out:])
 	s.dir, s.fences = s.dir[:s.lo+out], s.fences[:out]
 	s.buckets = s.dir[s.lo:]
+	s.dropRoom() // a Set compacts after shrinking: its room may be larger than its buckets
 	if s.key != nil {
 		s.fkeys = s.fkeys[:out]
 	}
@@ -1168,17 +1192,18 @@ func (s *Set[T]) descend(b, pos int, yield func(int, T) bool) {
 // (both do, as neither knows whether the other still holds it). Clone counts as a write to s; afterwards s and the clone are
 // independent and may be used by different goroutines.
 func (s *Set[T]) Clone() *Set[T] {
+	// The clone starts without a front room, which its own first split at
+	// the front makes if it needs one.
 	c := &Set[T]{
-		dir:    slices.Clone(s.dir),
-		lo:     s.lo,
+		dir:    slices.Clone(s.buckets),
 		fences: slices.Clone(s.fences),
 		fkeys:  slices.Clone(s.fkeys),
-		sizes:  slices.Clone(s.sizes),
 		n:      s.n,
 		owner:  new(token),
 		config: s.config,
 	}
-	c.buckets = c.dir[c.lo:]
+	c.buckets = c.dir
+	c.reindex(0, 0)
 	if s.shift > 0 {
 		// Copy only the rows in use, renumbered: s.rows and s.free grow
 		// with the most buckets s ever had, not with its Len.
