@@ -1008,15 +1008,15 @@ func (s *Set[T]) AppendRange(dst []T, start, n int) []T {
 		return dst
 	}
 	n = min(n, s.n-start)
-	b, pos := s.seek(start)
-	if items := s.buckets[b].items[pos:]; len(items) >= n {
+	b, pos := s.sizes.find(start) // a slot of dir, as in At
+	if items := s.dir[b].items[pos:]; len(items) >= n {
 		// One bucket: append sizes dst without zeroing what it copies
 		// over, which slices.Grow would (Slice(·, 100) at 1M: -15%).
 		return append(dst, items[:n]...)
 	}
 	dst = slices.Grow(dst, n)
 	for ; n > 0; b, pos = b+1, 0 {
-		items := s.buckets[b].items[pos:]
+		items := s.dir[b].items[pos:]
 		items = items[:min(n, len(items))]
 		dst = append(dst, items...)
 		n -= len(items)
