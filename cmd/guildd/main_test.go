@@ -70,6 +70,16 @@ func call(method, url, body string) (int, []byte, error) {
 	return resp.StatusCode, data, err
 }
 
+// mustCall is call for a request that must succeed: it fails the test
+// unless the answer is a 200, and returns its body.
+func mustCall(t *testing.T, method, url, body string) []byte {
+	t.Helper()
+	code, resp, err := call(method, url, body)
+	require.NoError(t, err)
+	require.Equal(t, 200, code, "%s %s: %s", method, url, resp)
+	return resp
+}
+
 // state of one member id as its only writer saw it: "" = absent.
 type idState struct {
 	acked      string
@@ -157,9 +167,7 @@ func TestDurabilityAcrossSIGKILL(t *testing.T) {
 	bin := buildGuildd(t)
 	data := t.TempDir()
 	cmd, url := runGuildd(t, bin, data)
-	code, body, err := call("PUT", url+"/guilds/1", `{"name":"durable"}`)
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
+	mustCall(t, "PUT", url+"/guilds/1", `{"name":"durable"}`)
 
 	stop := make(chan struct{})
 	states, wait := writeLoad(url, 16, stop, func(_ *idState, method string, id uint64, code int) bool {
@@ -190,9 +198,7 @@ func TestGracefulShutdown(t *testing.T) {
 		{"PUT", "/guilds/5", `{"name":"g","roles":[{"id":"1","name":"r","position":1,"hoist":true}]}`},
 		{"PUT", "/guilds/5/members/9", `{"name":"Zoe","roles":["1"],"status":"online"}`},
 	} {
-		code, body, err := call(req[0], url+req[1], req[2])
-		require.NoError(t, err)
-		require.Equal(t, 200, code, "%s", body)
+		mustCall(t, req[0], url+req[1], req[2])
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait())

@@ -16,9 +16,7 @@ func TestSIGTERMUnderWriteLoad(t *testing.T) {
 	bin := buildGuildd(t)
 	data := t.TempDir()
 	cmd, url := runGuildd(t, bin, data)
-	code, body, err := call("PUT", url+"/guilds/1", `{"name":"durable"}`)
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
+	mustCall(t, "PUT", url+"/guilds/1", `{"name":"durable"}`)
 
 	var mu sync.Mutex
 	codes := map[int]int{}

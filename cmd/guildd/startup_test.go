@@ -101,18 +101,14 @@ func TestStoreInUseFailsClearly(t *testing.T) {
 	bin := buildGuildd(t)
 	data := t.TempDir()
 	_, url := runGuildd(t, bin, data)
-	code, body, err := call("PUT", url+"/guilds/3", `{"name":"g"}`)
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
+	mustCall(t, "PUT", url+"/guilds/3", `{"name":"g"}`)
 	out, err := startOnce(t, bin, data)
 	require.Error(t, err, "%s", out)
 	t.Logf("second guildd: %s", out)
 	require.Contains(t, out, "guildd.db")
 	require.Regexp(t, `(?i)lock|in use|another`, out, "the error should say the store is held by another process")
 	require.NotContains(t, out, "panic")
-	code, body, err = call("GET", url+"/guilds/3", "")
-	require.NoError(t, err)
-	require.Equal(t, 200, code, "%s", body)
+	mustCall(t, "GET", url+"/guilds/3", "")
 }
 
 // TestDataDirIsAFile: -data naming a file fails clearly.

@@ -92,12 +92,8 @@ func TestShutdownWithAClientThatDoesNotRead(t *testing.T) {
 		e.mustCall("POST", "/guilds/3/presences", batch, nil)
 		time.Sleep(20 * time.Millisecond)
 	}
-	closed := make(chan struct{})
 	t1 := time.Now()
-	go func() {
-		e.srv.Close()
-		close(closed)
-	}()
+	closed := closeAsync(e)
 	select {
 	case <-closed:
 	case <-time.After(writeTimeout / 2):

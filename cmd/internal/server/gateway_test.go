@@ -312,16 +312,22 @@ func TestShutdownWithAStalledReader(t *testing.T) {
 	conn := dialRaw(t, e)
 	conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	conn.Write(bytes.Repeat(clientFrame(t, "x"), 1_000_000)) // never reads the ERRORs
+	select {
+	case <-closeAsync(e):
+	case <-time.After(writeTimeout / 2):
+		t.Fatal("Close did not return (a stalled reader held it until a write timed out, or for ever)")
+	}
+}
+
+// closeAsync starts closing e's server and returns a channel that is
+// closed when Close returns.
+func closeAsync(e *testEnv) <-chan struct{} {
 	closed := make(chan struct{})
 	go func() {
 		e.srv.Close()
 		close(closed)
 	}()
-	select {
-	case <-closed:
-	case <-time.After(writeTimeout / 2):
-		t.Fatal("Close did not return (a stalled reader held it until a write timed out, or for ever)")
-	}
+	return closed
 }
 
 func liveHeap() uint64 {

@@ -135,6 +135,20 @@ func evalJS[T any](ctx context.Context, expr string) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 }
 
+// openPage starts a browser with a width x height viewport and loads url
+// in it, failing the test if it cannot.
+func openPage(t *testing.T, url string, width, height int64) (context.Context, *pageErrors) {
+	t.Helper()
+	ctx, errs := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatal(err)
+	}
+	if err := navigate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, errs
+}
+
 // navigate loads a page, with a timeout.
 func navigate(ctx context.Context, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -627,13 +641,7 @@ func TestBrowserLiveMemberList(t *testing.T) {
 	}
 	t.Logf("joined %d members in %v", n, time.Since(t0).Round(time.Millisecond))
 
-	ctx, pageErrs := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatal(err)
-	}
-	if err := navigate(ctx, base+"/?guild="+guild); err != nil {
-		t.Fatal(err)
-	}
+	ctx, pageErrs := openPage(t, base+"/?guild="+guild, 1280, 800)
 	if err := waitJS(ctx, `!!(window.__memberlist && __memberlist.ready && __memberlist.guildId === '`+guild+`' && __memberlist.rowsOnScreen().some(r => r.kind === 'member'))`, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -905,13 +913,7 @@ func TestMillionRowScrolling(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	ctx, errs := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatal(err)
-	}
-	if err := navigate(ctx, srv.URL+"/"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, errs := openPage(t, srv.URL+"/", 1280, 800)
 	if err := waitJS(ctx, `!!(window.__memberlist && __memberlist.ready && __memberlist.size === 1000000)`, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 )
 
@@ -98,19 +97,12 @@ func TestBusySubscribeIsRetried(t *testing.T) {
 		}
 		return [][]byte{stubSync(size, ranges, seq)}
 	})
-	ctx, errs := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatal(err)
-	}
-	if err := navigate(ctx, srv.URL+"/?guild=9"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, _ := openPage(t, srv.URL+"/?guild=9", 1280, 800)
 	err := waitJS(ctx, `!!(window.__memberlist && __memberlist.ready && (() => { const rs = __memberlist.rowsOnScreen(); return rs.length > 5 && rs.every(r => r.kind !== 'unknown'); })())`, 10*time.Second)
 	if err != nil {
 		st, _ := evalJS[any](ctx, `({ready: __memberlist.ready, size: __memberlist.size, ranges: __memberlist.ranges, errors: __memberlist.errors, unknownOnScreen: __memberlist.rowsOnScreen().filter(r => r.kind === 'unknown').length})`)
 		t.Fatalf("after one busy ERROR the page never showed the list (%d subscribes sent): %v\npage state: %v", subs.Load(), err, st)
 	}
-	_ = errs
 }
 
 // A view of more than 300 rows (a tall or zoomed-out
@@ -121,13 +113,7 @@ func TestTallViewAllRowsKnown(t *testing.T) {
 	srv := stubGuild(t, size, func(n int, ranges [][2]int, seq *int) [][]byte {
 		return [][]byte{stubSync(size, ranges, seq)}
 	})
-	ctx, _ := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 14000)); err != nil {
-		t.Fatal(err)
-	}
-	if err := navigate(ctx, srv.URL+"/?guild=9"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, _ := openPage(t, srv.URL+"/?guild=9", 1280, 14000)
 	if err := waitJS(ctx, `!!(window.__memberlist && __memberlist.ready)`, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
