@@ -47,6 +47,75 @@ func BenchmarkChurn(b *testing.B) {
 	}
 }
 
+// BenchmarkAddSorted adds a sorted batch of n/8 new items, spread over the
+// set or appended after its largest, with AddSorted (impl=set), with Add
+// item by item (impl=add) and, for the sorted slice, by a linear merge into
+// a new slice (impl=slice). Each round starts from a fresh copy, untimed.
+func BenchmarkAddSorted(b *testing.B) {
+	for _, n := range benchdata.Sizes() {
+		items := benchdata.Items(n)
+		c := benchdata.NewChurner(items)
+		spread := make([]int64, n/8)
+		for i := range spread {
+			_, spread[i] = c.Next()
+		}
+		slices.Sort(spread)
+		spread = slices.Compact(spread)
+		tail := make([]int64, n/8)
+		for i := range tail {
+			tail[i] = items[n-1] + int64(i+1)
+		}
+		for _, batch := range []struct {
+			name  string
+			items []int64
+		}{{"spread", spread}, {"tail", tail}} {
+			name := benchdata.SizeName(n) + "/batch=" + batch.name
+			b.Run(name+"/impl=set", func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					s := mustFromSorted(b, items)
+					b.StartTimer()
+					if _, err := s.AddSorted(batch.items); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(name+"/impl=add", func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					s := mustFromSorted(b, items)
+					b.StartTimer()
+					for _, x := range batch.items {
+						s.Add(x)
+					}
+				}
+			})
+			b.Run(name+"/impl=slice", func(b *testing.B) {
+				for b.Loop() {
+					runtime.KeepAlive(mergeSorted(items, batch.items))
+				}
+			})
+		}
+	}
+}
+
+// mergeSorted returns the union of the strictly increasing a and b in a new
+// slice: the sorted slice's batch insert.
+func mergeSorted(a, b []int64) []int64 {
+	out := make([]int64, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // BenchmarkAdd1000 is the reference's add benchmark: 1000 inserts at the
 // head, in the middle or at the tail of a set of n items spaced 1024 apart.
 // The 1000 items are removed again, untimed, after each round.

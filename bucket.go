@@ -1,5 +1,7 @@
 package sortedset
 
+import "slices"
+
 // token identifies the Set that may write a bucket in place. Clone gives the
 // original and the clone fresh tokens, so every bucket they share belongs to
 // neither, and each copies it when it first writes it. It has a size so that
@@ -44,6 +46,20 @@ func cloneWithRoom[E any](s []E, extra int) []E {
 		return nil
 	}
 	return append(make([]E, 0, len(s)+extra), s...)
+}
+
+// replaceZero replaces s[i:j] with n zero values and returns the slice,
+// growing it only when it lacks the capacity.
+func replaceZero[E any](s []E, i, j, n int) []E {
+	end := len(s) + n - (j - i)
+	if end > len(s) {
+		s = slices.Grow(s, end-len(s))
+	}
+	t := s[:max(len(s), end)]
+	copy(t[i+n:end], s[j:])
+	clear(t[i : i+n])
+	clear(t[end:])
+	return t[:end]
 }
 
 // concat returns a and b in one new array with room for extra more elements.

@@ -35,6 +35,26 @@ func ExampleSet_Add() {
 	// 1 false
 }
 
+func ExampleSet_AddSorted() {
+	s := sortedset.From([]int{10, 20, 30})
+	fmt.Println(s.AddSorted([]int{5, 20, 25, 40}))
+	fmt.Println(s.AddSorted([]int{50, 45}))
+	fmt.Println(s.ToSlice())
+	// Output:
+	// 3 <nil>
+	// 0 sortedset: input is not strictly increasing: item 1 is not greater than item 0
+	// [5 10 20 25 30 40]
+}
+
+func ExampleSet_PopMin() {
+	s := sortedset.From([]int{30, 10, 20})
+	for x, ok := s.PopMin(); ok; x, ok = s.PopMin() {
+		fmt.Print(x, " ")
+	}
+	fmt.Println(s.Len())
+	// Output: 10 20 30 0
+}
+
 func ExampleSet_Rank() {
 	s := sortedset.From([]int{10, 20, 30})
 	fmt.Println(s.Rank(5), s.Rank(20), s.Rank(21), s.Rank(99))

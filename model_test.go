@@ -29,6 +29,8 @@ const (
 	opAddRun
 	opRemoveRun
 	opFloorCeiling
+	opAddSorted
+	opPop
 	numOps
 )
 
@@ -310,6 +312,20 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 		if fok != (want >= 0) || fi != want || (fok && d.compare(fx, r.model[want]) != 0) {
 			return fmt.Sprintf("Floor(%v) = %d, %v, %t; want index %d of model %v", x, fi, fx, fok, want, r.model)
 		}
+	case opAddSorted:
+		return addSorted(d, r, o)
+	case opPop:
+		pop, want := r.set.PopMin, 0
+		if o.N%2 == 1 {
+			pop, want = r.set.PopMax, n-1
+		}
+		got, ok := pop()
+		if ok != (n > 0) || (ok && d.compare(got, r.model[want]) != 0) {
+			return fmt.Sprintf("Pop (max: %t) = %v, %t with model %v", o.N%2 == 1, got, ok, r.model)
+		}
+		if ok {
+			r.model = slices.Delete(r.model, want, want+1)
+		}
 	case opMinMax:
 		lo, okLo := r.set.Min()
 		hi, okHi := r.set.Max()
@@ -317,6 +333,45 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 			return fmt.Sprintf("Min, Max = %v %t, %v %t with model %v", lo, okLo, hi, okHi, r.model)
 		}
 	}
+	return ""
+}
+
+// addSorted checks AddSorted with a batch of up to 1,499 items from o.V on,
+// every (1 + o.Stop%3)th value: long enough next to the run it spans to be
+// merged, or added item by item. One in five batches is out of order or
+// has a duplicate, which must change nothing.
+func addSorted[T any](d domain[T], r *replica[T], o op) string {
+	var batch []T
+	for j := range int64(o.N % 1500) {
+		batch = append(batch, d.item(o.V*8+j*int64(1+o.Stop%3)))
+	}
+	slices.SortFunc(batch, d.compare)
+	batch = slices.CompactFunc(batch, func(a, b T) bool { return d.compare(a, b) == 0 })
+	if k := len(batch); k >= 2 && o.I%5 == 0 {
+		bad := slices.Clone(batch)
+		i := o.I / 5 % (k - 1)
+		if o.I%2 == 0 {
+			bad[i], bad[i+1] = bad[i+1], bad[i]
+		} else {
+			bad[i+1] = bad[i]
+		}
+		if added, err := r.set.AddSorted(bad); !errors.Is(err, ErrNotSorted) || added != 0 {
+			return fmt.Sprintf("AddSorted of unsorted %v = %d, %v; want ErrNotSorted", bad, added, err)
+		}
+		return ""
+	}
+	want := len(batch)
+	for _, x := range batch {
+		if _, found := slices.BinarySearchFunc(r.model, x, d.compare); found {
+			want--
+		}
+	}
+	added, err := r.set.AddSorted(batch)
+	if err != nil || added != want {
+		return fmt.Sprintf("AddSorted(%d items) = %d, %v; want %d", len(batch), added, err, want)
+	}
+	r.model = slices.CompactFunc(slices.SortedFunc(slices.Values(append(r.model, batch...)), d.compare),
+		func(a, b T) bool { return d.compare(a, b) == 0 })
 	return ""
 }
 

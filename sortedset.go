@@ -256,39 +256,53 @@ func applyOptions(o options, opts []Option) options {
 }
 
 // load fills the empty Set s with the strictly increasing items.
-func (s *Set[T]) load(items []T) {
+func (s *Set[T]) load(items []T) { s.rebuild(0, 0, items) }
+
+// rebuild replaces buckets [b0, b1) with buckets holding items, which are
+// strictly increasing and fall between the items of bucket b0-1 and those
+// of bucket b1. It costs O(len(items) + n/B).
+func (s *Set[T]) rebuild(b0, b1 int, items []T) {
 	room := headroom(s.bucketSize)
 	fill := max(1, s.bucketSize-room)
 	nb := (len(items) + fill - 1) / fill
-	s.buckets = slices.Grow(s.dir[:0], nb)
-	s.fences = slices.Grow(s.fences[:0], nb)
-	if s.shift > 0 {
-		s.rows = slices.Grow(s.rows[:0], nb*rowLen)
+	old := len(s.dir)
+	for _, bk := range s.buckets[b0:b1] {
+		s.n -= len(bk.items)
+		if s.shift > 0 {
+			s.freeRow(bk.row)
+		}
 	}
-	for left := nb; left > 0; left-- {
+	s.dir = replaceZero(s.dir, s.lo+b0, s.lo+b1, nb)
+	s.buckets = s.dir[s.lo:]
+	s.fences = replaceZero(s.fences, b0, b1, nb)
+	if s.key != nil {
+		s.fkeys = replaceZero(s.fkeys, b0, b1, nb)
+	}
+	if s.shift > 0 {
+		s.rows = slices.Grow(s.rows, max(0, nb-len(s.free))*rowLen)
+	}
+	for b, left := b0, nb; left > 0; b, left = b+1, left-1 {
 		// Equal parts, so that no bucket starts near the merge threshold,
 		// each with only the headroom as spare capacity: full buckets and
 		// a short last one of capacity B took 12 KiB for 1,000 int64s.
 		m := (len(items) + left - 1) / left
-		b := bucket[T]{items: cloneWithRoom(items[:m], room), owner: s.owner}
+		bk := bucket[T]{items: cloneWithRoom(items[:m], room), owner: s.owner}
 		if s.shift > 0 {
-			b.row = s.newRow()
+			bk.row = s.newRow()
 		}
 		if s.key != nil {
-			b.keys = make([]uint64, m, cap(b.items))
-			for i, x := range b.items {
-				b.keys[i] = s.key(x)
+			bk.keys = make([]uint64, m, cap(bk.items))
+			for i, x := range bk.items {
+				bk.keys[i] = s.key(x)
 			}
-			s.fkeys = append(s.fkeys, b.keys[m-1])
 		}
-		s.buckets = append(s.buckets, b)
-		s.fences = append(s.fences, items[m-1])
-		s.resample(len(s.buckets)-1, 0)
+		s.buckets[b] = bk
+		s.refence(b)
+		s.resample(b, 0)
 		items = items[m:]
 		s.n += m
 	}
-	s.dir, s.lo = s.buckets, 0
-	s.reindex(0, len(s.sizes))
+	s.reindex(s.lo+b0, old)
 }
 
 // rowLen is the number of samples kept per bucket: the ends of the first
@@ -526,6 +540,63 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 	return s.insert(b, pos, item, kx), true
 }
 
+// AddSorted adds the strictly increasing items and returns how many of them
+// were not in the Set. When items are not strictly increasing it returns an
+// error matching ErrNotSorted and changes nothing. A batch of at least B
+// items that is at least an eighth as long as the run of the Set's items it
+// spans (its buckets' items from the first to the last it falls in) is
+// merged with that run and the run's buckets rebuilt, O(m + run + n/B),
+// with a temporary copy of the run; any other batch is added item by item,
+// O(m (log n + B)). So a batch that is appended or falls in a narrow range
+// costs O(m) and one spread over the whole Set at most about O(n).
+func (s *Set[T]) AddSorted(items []T) (added int, err error) {
+	if err := checkSorted(items, s.compare); err != nil {
+		return 0, err
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	b0 := s.findBucket(items[0], s.keyOf(items[0]), noHint)
+	b1 := s.findBucket(items[len(items)-1], s.keyOf(items[len(items)-1]), noHint)
+	b1 = min(b1+1, len(s.buckets))
+	run := s.before(b1) - s.before(b0)
+	if len(items) < s.bucketSize || len(items) < run/mergeDivisor {
+		for _, x := range items {
+			if _, ok := s.Add(x); ok {
+				added++
+			}
+		}
+		return added, nil
+	}
+	merged := make([]T, 0, run+len(items))
+	for _, bk := range s.buckets[b0:b1] {
+		rest := bk.items
+		for len(items) > 0 {
+			p := s.search(rest, items[0])
+			merged = append(merged, rest[:p]...)
+			if rest = rest[p:]; len(rest) == 0 {
+				break // items[0] is past this bucket
+			}
+			if s.compare(rest[0], items[0]) != 0 {
+				merged = append(merged, items[0])
+			}
+			items = items[1:]
+		}
+		merged = append(merged, rest...)
+	}
+	merged = append(merged, items...)
+	s.rebuild(b0, b1, merged)
+	s.writes++
+	s.hint, s.last, s.run = 0, -1, 0
+	return len(merged) - run, nil
+}
+
+// mergeDivisor is how much longer than a batch the run of items it spans
+// may be for AddSorted to merge it: spread over 1M items, a batch of n/8
+// took half as long merged as added item by item, one of n/16 1.7 times as
+// long (at 100k: 0.6 and 1.1 times).
+const mergeDivisor = 8
+
 // insert puts x at position pos of bucket b, splitting the bucket first when
 // it is full, and returns x's index.
 func (s *Set[T]) insert(b, pos int, x T, kx uint64) int {
@@ -750,6 +821,14 @@ func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
 	s.delete(b, pos)
 	return item, true
 }
+
+// PopMin removes and returns the smallest item, or returns false when the
+// Set is empty. It costs O(log n + B).
+func (s *Set[T]) PopMin() (item T, ok bool) { return s.RemoveAt(0) }
+
+// PopMax removes and returns the largest item, or returns false when the
+// Set is empty. It costs O(log n + B).
+func (s *Set[T]) PopMax() (item T, ok bool) { return s.RemoveAt(s.n - 1) }
 
 // delete removes the item at position pos of bucket b and restores the bucket
 // invariants: no empty buckets, none below a quarter full while a neighbour

@@ -639,3 +639,98 @@ func TestUndoneRunInTheMiddle(t *testing.T) {
 		}
 	}
 }
+
+// TestAddSorted covers the batches AddSorted merges (spread over the Set,
+// appended, at the head of a Set with a front room, into a clone, into a
+// keyed Set) and those it adds item by item, against a sorted-slice model.
+func TestAddSorted(t *testing.T) {
+	for _, B := range []int{64, 256} { // 256 keeps sample rows
+		t.Run(fmt.Sprint("B=", B), func(t *testing.T) { testAddSorted(t, B) })
+	}
+}
+
+func testAddSorted(t *testing.T, B int) {
+	rng := rand.New(rand.NewPCG(uint64(B), 7))
+	base := make([]int64, 200*B)
+	for i := range base {
+		base[i] = int64(i) * 100
+	}
+	s, err := FromSorted(base, WithBucketSize(B))
+	require.NoError(t, err)
+	model := slices.Clone(base)
+	add := func(s *Set[int64], model *[]int64, batch []int64, what string) {
+		t.Helper()
+		want := 0
+		for _, x := range batch {
+			if _, found := slices.BinarySearch(*model, x); !found {
+				want++
+			}
+		}
+		added, err := s.AddSorted(batch)
+		require.NoError(t, err, what)
+		require.Equal(t, want, added, what)
+		*model = slices.Compact(slices.Sorted(slices.Values(append(*model, batch...))))
+		require.NoError(t, s.check(), what)
+		require.Equal(t, *model, s.ToSlice(), what)
+		assert.LessOrEqual(t, s.Stats().Buckets, 8*s.Len()/B+1, what)
+	}
+	batch := func(n int, lo, hi int64) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = lo + rng.Int64N(hi-lo)
+		}
+		return slices.Compact(slices.Sorted(slices.Values(out)))
+	}
+
+	add(s, &model, batch(len(model)/4, 0, model[len(model)-1]), "spread, with items present")
+	add(s, &model, batch(3*B, model[len(model)-1]+1, model[len(model)-1]+10_000), "appended")
+	add(s, &model, batch(B/2, 0, model[len(model)-1]), "small: item by item")
+	for x := model[0] - 1; s.lo == 0; x-- { // a descending run at the head makes a front room
+		s.Add(x)
+		model = slices.Insert(model, 0, x)
+	}
+	add(s, &model, batch(2*B, model[0]-5_000, model[3*B]), "at the head, with a front room")
+	require.NoError(t, s.check())
+
+	c, cm := s.Clone(), slices.Clone(model)
+	add(c, &cm, batch(len(cm)/2, model[0], model[len(model)-1]), "into a clone")
+	require.Equal(t, model, s.ToSlice(), "the original after AddSorted on its clone")
+	require.NoError(t, s.check())
+
+	_, err = s.AddSorted([]int64{5, 3})
+	require.ErrorIs(t, err, ErrNotSorted)
+	_, err = s.AddSorted([]int64{5, 5})
+	require.ErrorIs(t, err, ErrNotSorted)
+	added, err := s.AddSorted(nil)
+	require.NoError(t, err)
+	require.Zero(t, added)
+	require.Equal(t, model, s.ToSlice(), "after the refused batches")
+
+	e := New[int64](WithBucketSize(B))
+	var em []int64
+	add(e, &em, batch(5*B, -1000, 1000), "into an empty Set")
+
+	type row struct {
+		rank uint64
+		name string
+	}
+	byRow := func(a, b row) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.name, b.name)) }
+	k := NewFunc(byRow, WithBucketSize(B), WithKey(func(r row) uint64 { return r.rank }))
+	var rows []row
+	for i := range 20 * B {
+		rows = append(rows, row{uint64(i % 7), fmt.Sprint(i)})
+	}
+	slices.SortFunc(rows, byRow)
+	var half []row
+	for i := 0; i < len(rows); i += 2 {
+		half = append(half, rows[i])
+	}
+	n, err := k.AddSorted(half)
+	require.NoError(t, err)
+	require.Equal(t, len(half), n)
+	n, err = k.AddSorted(rows)
+	require.NoError(t, err)
+	require.Equal(t, len(rows)-len(half), n, "a merge into a keyed Set")
+	require.NoError(t, k.check())
+	require.Equal(t, rows, k.ToSlice())
+}
