@@ -3,6 +3,7 @@ package sortedset_test
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/bucketed/sortedset"
@@ -53,6 +54,15 @@ func ExampleSet_PopMin() {
 	}
 	fmt.Println(s.Len())
 	// Output: 10 20 30 0
+}
+
+func ExampleSet_RemoveRange() {
+	s := sortedset.From([]int{10, 20, 30, 40, 50})
+	fmt.Println(s.RemoveRange(1, 3), s.ToSlice())
+	fmt.Println(s.RemoveRange(1, math.MaxInt), s.ToSlice())
+	// Output:
+	// 3 [10 50]
+	// 1 [10]
 }
 
 func ExampleSet_Rank() {

@@ -31,6 +31,7 @@ const (
 	opFloorCeiling
 	opAddSorted
 	opPop
+	opRemoveRange
 	numOps
 )
 
@@ -325,6 +326,26 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 		}
 		if ok {
 			r.model = slices.Delete(r.model, want, want+1)
+		}
+	case opRemoveRange:
+		start, count := o.I%(n+4)-2, o.N%(n+4)-2
+		switch o.Stop % 5 {
+		case 0:
+			count = math.MaxInt
+		case 1:
+			start = math.MinInt
+		case 2:
+			count = o.N % 3 // a few items, which may leave a bucket nearly empty
+		}
+		want := 0
+		if start >= 0 && count > 0 && start < n {
+			want = min(count, n-start)
+		}
+		if got := r.set.RemoveRange(start, count); got != want {
+			return fmt.Sprintf("RemoveRange(%d, %d) = %d with Len %d, want %d", start, count, got, n, want)
+		}
+		if want > 0 {
+			r.model = slices.Delete(r.model, start, start+want)
 		}
 	case opMinMax:
 		lo, okLo := r.set.Min()

@@ -302,6 +302,11 @@ func (s *Set[T]) rebuild(b0, b1 int, items []T) {
 		items = items[m:]
 		s.n += m
 	}
+	if s.lo > len(s.buckets) {
+		s.dropRoom() // as in dropBucket
+		s.reindex(0, len(s.sizes))
+		return
+	}
 	s.reindex(s.lo+b0, old)
 }
 
@@ -829,6 +834,35 @@ func (s *Set[T]) PopMin() (item T, ok bool) { return s.RemoveAt(0) }
 // PopMax removes and returns the largest item, or returns false when the
 // Set is empty. It costs O(log n + B).
 func (s *Set[T]) PopMax() (item T, ok bool) { return s.RemoveAt(s.n - 1) }
+
+// RemoveRange removes the items at indices [start, start+n), cut at Len, and
+// returns how many it removed: none when start < 0, n <= 0 or start >= Len.
+// It rebuilds the buckets the range touches from the items they keep, with
+// a neighbour's when those would make less than a quarter of a bucket, in
+// O(log n + B + n/B); the k removed items cost O(k/B) more.
+func (s *Set[T]) RemoveRange(start, n int) int {
+	if start < 0 || n <= 0 || start >= s.n {
+		return 0
+	}
+	n = min(n, s.n-start)
+	b0, p0 := s.seek(start)
+	b1, p1 := s.seek(start + n - 1)
+	left, right := s.buckets[b0].items[:p0], s.buckets[b1].items[p1+1:]
+	b1++
+	if keep := len(left) + len(right); keep > 0 && keep < s.bucketSize/4 {
+		if b0 > 0 {
+			b0--
+			left = concat(s.buckets[b0].items, left, 0)
+		} else if b1 < len(s.buckets) {
+			right = concat(right, s.buckets[b1].items, 0)
+			b1++
+		}
+	}
+	s.rebuild(b0, b1, concat(left, right, 0))
+	s.writes++
+	s.hint, s.last, s.run = 0, -1, 0
+	return n
+}
 
 // delete removes the item at position pos of bucket b and restores the bucket
 // invariants: no empty buckets, none below a quarter full while a neighbour

@@ -734,3 +734,52 @@ func testAddSorted(t *testing.T, B int) {
 	require.NoError(t, k.check())
 	require.Equal(t, rows, k.ToSlice())
 }
+
+// TestRemoveRange removes ranges inside one bucket, across many, at both
+// ends, from a clone and from a Set with a front room, against a model.
+func TestRemoveRange(t *testing.T) {
+	const B = 256
+	rng := rand.New(rand.NewPCG(3, 3))
+	base := make([]int64, 100*B)
+	for i := range base {
+		base[i] = int64(i)
+	}
+	s, err := FromSorted(base, WithBucketSize(B))
+	require.NoError(t, err)
+	model := slices.Clone(base)
+	for x := int64(-1); s.lo == 0; x-- { // a descending run at the head makes a front room
+		s.Add(x)
+		model = slices.Insert(model, 0, x)
+	}
+	remove := func(s *Set[int64], model *[]int64, start, n int, what string) {
+		t.Helper()
+		want := max(0, min(n, len(*model)-start))
+		require.Equal(t, want, s.RemoveRange(start, n), what)
+		*model = slices.Delete(*model, start, start+want)
+		require.NoError(t, s.check(), what)
+		require.Equal(t, *model, s.ToSlice(), what)
+		if st := s.Stats(); st.Buckets > 1 {
+			assert.GreaterOrEqual(t, st.MinFill, B/4-1, "%s: %+v", what, st)
+		}
+	}
+	c, cm := s.Clone(), slices.Clone(model)
+	remove(s, &model, 10, 5, "inside the first bucket")
+	remove(s, &model, B/2, 2*B, "across the first buckets")
+	remove(s, &model, len(model)/2-3, 7, "a few items across a boundary, maybe")
+	remove(s, &model, 1000, len(model)/2, "half the Set")
+	for range 20 {
+		start := rng.IntN(len(model))
+		remove(s, &model, start, rng.IntN(3*B), fmt.Sprint("random at ", start))
+	}
+	remove(s, &model, len(model)-B, math.MaxInt, "the tail")
+	require.Positive(t, s.lo, "the front room is gone before the test of giving it back")
+	remove(s, &model, B, math.MaxInt, "all but a bucket: fewer buckets than front room")
+	require.Equal(t, cm, c.ToSlice(), "the clone after RemoveRange on the original")
+	remove(c, &cm, 0, len(cm)-1, "all but the last item of the clone")
+	remove(c, &cm, 0, 1, "the last item")
+	require.Zero(t, c.Len())
+	require.Zero(t, s.RemoveRange(-1, 5))
+	require.Zero(t, s.RemoveRange(0, 0))
+	require.Zero(t, s.RemoveRange(s.Len(), 5))
+	require.Equal(t, model, s.ToSlice())
+}
