@@ -236,18 +236,10 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 			return fmt.Sprintf("Rank(%v) = %d, want %d", x, got, mi)
 		}
 	case opSlice, opAppendRange:
-		start, count := o.I%(n+4)-2, o.N%(n+4)-2
-		switch o.Stop % 5 {
-		case 0:
-			count = math.MaxInt
-		case 1:
-			start = math.MinInt
-		case 2:
-			start = math.MaxInt
-		}
+		start, count, k := rangeArgs(o, n)
 		var want []T
-		if start >= 0 && count > 0 && start < n {
-			want = r.model[start : start+min(count, n-start)]
+		if k > 0 {
+			want = r.model[start : start+k]
 		}
 		if o.Kind == opSlice {
 			if got := r.set.Slice(start, count); !equalItems(d, got, want) {
@@ -328,19 +320,7 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 			r.model = slices.Delete(r.model, want, want+1)
 		}
 	case opRemoveRange:
-		start, count := o.I%(n+4)-2, o.N%(n+4)-2
-		switch o.Stop % 5 {
-		case 0:
-			count = math.MaxInt
-		case 1:
-			start = math.MinInt
-		case 2:
-			count = o.N % 3 // a few items, which may leave a bucket nearly empty
-		}
-		want := 0
-		if start >= 0 && count > 0 && start < n {
-			want = min(count, n-start)
-		}
+		start, count, want := rangeArgs(o, n)
 		if got := r.set.RemoveRange(start, count); got != want {
 			return fmt.Sprintf("RemoveRange(%d, %d) = %d with Len %d, want %d", start, count, got, n, want)
 		}
@@ -355,6 +335,28 @@ func applyOp[T any](d domain[T], opts []Option, r *replica[T], sides []*replica[
 		}
 	}
 	return ""
+}
+
+// rangeArgs picks the arguments of a range command (Slice, AppendRange,
+// RemoveRange) on a Set of n items, extremes and short ranges among them,
+// and the number of items in the range, k (0 when it is empty, whatever
+// start is).
+func rangeArgs(o op, n int) (start, count, k int) {
+	start, count = o.I%(n+4)-2, o.N%(n+4)-2
+	switch o.Stop % 6 {
+	case 0:
+		count = math.MaxInt
+	case 1:
+		start = math.MinInt
+	case 2:
+		start = math.MaxInt
+	case 3:
+		count = o.N % 3 // a few items, which may leave a bucket nearly empty
+	}
+	if start < 0 || count <= 0 || start >= n {
+		return start, count, 0
+	}
+	return start, count, min(count, n-start)
 }
 
 // addSorted checks AddSorted with a batch of up to 1,499 items from o.V on,
