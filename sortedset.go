@@ -260,7 +260,8 @@ func (s *Set[T]) load(items []T) { s.rebuild(0, 0, items) }
 
 // rebuild replaces buckets [b0, b1) with buckets holding items, which are
 // strictly increasing and fall between the items of bucket b0-1 and those
-// of bucket b1. It costs O(len(items) + n/B).
+// of bucket b1. It costs O(len(items) + n/B). It counts as a write (see
+// ascend) and ends any run of inserts.
 func (s *Set[T]) rebuild(b0, b1 int, items []T) {
 	room := headroom(s.bucketSize)
 	fill := max(1, s.bucketSize-room)
@@ -302,6 +303,8 @@ func (s *Set[T]) rebuild(b0, b1 int, items []T) {
 		items = items[m:]
 		s.n += m
 	}
+	s.writes++
+	s.hint, s.last, s.run = 0, -1, 0
 	if s.lo > len(s.buckets) {
 		s.dropRoom() // as in dropBucket
 		s.reindex(0, len(s.sizes))
@@ -552,8 +555,9 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 // spans (its buckets' items from the first to the last it falls in) is
 // merged with that run and the run's buckets rebuilt, O(m + run + n/B),
 // with a temporary copy of the run; any other batch is added item by item,
-// O(m (log n + B)). So a batch that is appended or falls in a narrow range
-// costs O(m) and one spread over the whole Set at most about O(n).
+// O(m (log n + B)). So a batch of B items or more that is appended or
+// falls in a narrow range costs O(m + n/B), and one spread over the whole
+// Set O(n + m).
 func (s *Set[T]) AddSorted(items []T) (added int, err error) {
 	if err := checkSorted(items, s.compare); err != nil {
 		return 0, err
@@ -591,8 +595,6 @@ func (s *Set[T]) AddSorted(items []T) (added int, err error) {
 	}
 	merged = append(merged, items...)
 	s.rebuild(b0, b1, merged)
-	s.writes++
-	s.hint, s.last, s.run = 0, -1, 0
 	return len(merged) - run, nil
 }
 
@@ -859,8 +861,6 @@ func (s *Set[T]) RemoveRange(start, n int) int {
 		}
 	}
 	s.rebuild(b0, b1, concat(left, right, 0))
-	s.writes++
-	s.hint, s.last, s.run = 0, -1, 0
 	return n
 }
 
