@@ -335,7 +335,7 @@ func TestIteratorsUnderWrites(t *testing.T) {
 						if steps++; steps > 10*n {
 							break
 						}
-						switch r := rng.IntN(20); {
+						switch r := rng.IntN(22); {
 						case r < 8:
 							y := 1 + rng.IntN(2*n)
 							s.Add(y)
@@ -344,6 +344,17 @@ func TestIteratorsUnderWrites(t *testing.T) {
 							s.Remove(1 + rng.IntN(2*n))
 						case r < 18:
 							s.RemoveAt(rng.IntN(s.Len() + 1))
+						case r < 19:
+							s.RemoveRange(rng.IntN(s.Len()+1), rng.IntN(3*bs))
+						case r < 20:
+							lo := 1 + rng.IntN(2*n)
+							batch := []int{lo, lo + 1 + rng.IntN(bs), lo + 2*bs + 1}
+							if _, err := s.AddSorted(batch); err != nil {
+								t.Fatal(err)
+							}
+							for _, y := range batch {
+								ever[y] = true
+							}
 						case r < 19:
 							c := s.Clone()
 							c.Remove(x)
