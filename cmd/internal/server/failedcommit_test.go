@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,4 +47,41 @@ func TestWriteRefusedByTheFailingCommitChangesNothing(t *testing.T) {
 	require.NoError(t, <-bulkDone)
 	require.NotEqual(t, 200, code, "the store failed before this write was committed: %v", body)
 	require.Equal(t, before, e.list("1", 0, 100), "a PUT answered %d changed the list", code)
+}
+
+// TestGuildCreatedByAFailedCommitIsUndoneAfterTheClientLeft: a PUT /guilds
+// that creates a guild in the commit that fails must not leave the guild in
+// memory (it is not on disk) also when its client has gone: the reply's Do
+// then fails with the request's context, and the commit went unwatched, so
+// nothing rolled the guild back. Do picks the context or the inbox at
+// random, hence several tries.
+func TestGuildCreatedByAFailedCommitIsUndoneAfterTheClientLeft(t *testing.T) {
+	big := make([]guild.Member, 20000)
+	for i := range big {
+		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
+	}
+	for try := 0; try < 12; try++ {
+		e := start(t, Config{})
+		e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
+		// As in the test above: the failing commit and the PUT are queued
+		// while the bulk transaction holds bbolt's write lock.
+		bulkDone := make(chan error, 1)
+		go func() { bulkDone <- e.srv.store.BulkPutMembers(2, big) }()
+		time.Sleep(20 * time.Millisecond)
+		failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client has left
+		req := httptest.NewRequestWithContext(ctx, "PUT", "/guilds/1", strings.NewReader(`{"name":"g"}`))
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, req)
+		require.Error(t, <-failing)
+		require.NoError(t, <-bulkDone)
+		require.NotEqual(t, 200, rec.Code)
+		eventually(t, 2*time.Second, func() string {
+			if code := e.call("GET", "/guilds/1", nil, nil); code != 404 {
+				return fmt.Sprintf("try %d: GET /guilds/1 is %d: a guild the store refused is still served", try, code)
+			}
+			return ""
+		})
+	}
 }

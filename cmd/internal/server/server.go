@@ -513,8 +513,10 @@ func (s *Server) putGuild(w http.ResponseWriter, r *http.Request) {
 			err = ferr
 		}
 	}
-	if err == nil {
-		err = s.committed(r.Context(), done)
+	// Watched even when the Do failed: a new guild's record was queued
+	// before it, and a failed commit must still roll the guild back.
+	if cerr := s.committed(r.Context(), done); err == nil {
+		err = cerr
 	}
 	reply(w, g, err)
 }
