@@ -118,6 +118,7 @@ func (s *Server) RunDemoChurn(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		var done <-chan error // of the tick's last write
 		err := o.Do(ctx, func(l *guild.List) {
 			if s.store.Err() != nil {
 				return // the store takes no writes: memory must not run ahead of it
@@ -131,13 +132,13 @@ func (s *Server) RunDemoChurn(ctx context.Context) {
 					m := demoMember(rng, next)
 					next++
 					if _, err := l.Upsert(m); err == nil {
-						s.store.PutMember(DemoGuild, m)
+						done = s.store.PutMember(DemoGuild, m)
 						ids = append(ids, m.ID)
 					}
 				case 1: // leave
 					i := rng.IntN(len(ids))
 					if _, ok := l.Remove(ids[i]); ok {
-						s.store.DeleteMember(DemoGuild, ids[i])
+						done = s.store.DeleteMember(DemoGuild, ids[i])
 					}
 					ids[i] = ids[len(ids)-1]
 					ids = ids[:len(ids)-1]
@@ -150,7 +151,7 @@ func (s *Server) RunDemoChurn(ctx context.Context) {
 							m.Name = old.Name
 						}
 						if _, err := l.Upsert(m); err == nil {
-							s.store.PutMember(DemoGuild, m)
+							done = s.store.PutMember(DemoGuild, m)
 						}
 					}
 				}
@@ -159,5 +160,9 @@ func (s *Server) RunDemoChurn(ctx context.Context) {
 		if err != nil && ctx.Err() != nil {
 			return
 		}
+		// Like an HTTP write, the churn must not stay in memory when its
+		// commit fails. Every write after a failed one fails too, so the
+		// last write's answer covers the tick's.
+		s.committed(ctx, done)
 	}
 }

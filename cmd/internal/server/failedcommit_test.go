@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bucketed/sortedset/cmd/internal/guild"
+	"github.com/bucketed/sortedset/cmd/internal/store"
+	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
 
 // TestWriteRefusedByTheFailingCommitChangesNothing: a PUT whose own commit
@@ -84,4 +87,51 @@ func TestGuildCreatedByAFailedCommitIsUndoneAfterTheClientLeft(t *testing.T) {
 			return ""
 		})
 	}
+}
+
+// TestDemoChurnOfAFailedCommitIsUndone: the demo churn's writes go through
+// the same store; when their commit fails, the list must come back to what
+// the store holds, as for an HTTP write (no HTTP write was in that commit to
+// roll it back, so the churn's joins, leaves and renames stayed in memory).
+func TestDemoChurnOfAFailedCommitIsUndone(t *testing.T) {
+	e := start(t, Config{})
+	require.NoError(t, e.srv.SeedDemo(50))
+	e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	churned := make(chan struct{})
+	go func() { e.srv.RunDemoChurn(ctx); close(churned) }()
+	defer func() { cancel(); <-churned }()
+
+	big := make([]guild.Member, 300000)
+	for i := range big {
+		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
+	}
+	bulkDone := make(chan error, 1)
+	go func() { bulkDone <- e.srv.store.BulkPutMembers(2, big) }()
+	time.Sleep(20 * time.Millisecond)
+	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
+	require.Error(t, <-failing) // the churn queued some writes meanwhile, and they fail too
+	require.NoError(t, <-bulkDone)
+
+	stored := map[string]string{}
+	require.NoError(t, e.srv.store.Load(func(g *store.Guild) error {
+		if g.ID == DemoGuild {
+			for _, m := range g.Members {
+				stored[wire.FormatID(m.ID)] = m.Name
+			}
+		}
+		return nil
+	}))
+	eventually(t, 2*time.Second, func() string {
+		served := map[string]string{}
+		for _, it := range e.list("1", 0, 1000).Items {
+			if it.Member != nil {
+				served[it.Member.ID] = it.Member.Name
+			}
+		}
+		if !maps.Equal(stored, served) {
+			return fmt.Sprintf("GET /list has %d members, the store %d (or other names): changes that are not on disk are served", len(served), len(stored))
+		}
+		return ""
+	})
 }
