@@ -135,3 +135,28 @@ func TestDemoChurnOfAFailedCommitIsUndone(t *testing.T) {
 		return ""
 	})
 }
+
+// TestFailedCommitAfterClose: a commit that fails after Close (its client
+// had left, so a goroutine of the server waits for it) must not crash the
+// server. Its rollback stopped the owner of the guild that the failed
+// commit had created, which Close had stopped already: a panic (close of a
+// closed channel) on the way out of a guildd that was shutting down.
+func TestFailedCommitAfterClose(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
+	big := make([]guild.Member, 100000)
+	for i := range big {
+		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
+	}
+	bulkDone := make(chan error, 1)
+	go func() { bulkDone <- e.srv.store.BulkPutMembers(2, big) }()
+	time.Sleep(20 * time.Millisecond)
+	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client has left: the commit is watched by a goroutine of the server's
+	e.srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, "PUT", "/guilds/1", strings.NewReader(`{"name":"g"}`)))
+	e.srv.Close()
+	require.Error(t, <-failing)
+	require.NoError(t, <-bulkDone)
+	time.Sleep(200 * time.Millisecond) // for the rollback
+}

@@ -350,6 +350,9 @@ func (s *Server) rollback() {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if s.ctx.Err() != nil {
+			return // Close stops every owner (or has), and an owner can be stopped only once
+		}
 		for id, o := range s.guilds {
 			g := stored[id]
 			if g == nil { // created by a refused PUT /guilds
