@@ -16,6 +16,40 @@ import (
 	"github.com/bucketed/sortedset/cmd/internal/wire"
 )
 
+// failCommit makes a commit fail as a full disk would, with time to queue
+// more writes into it: a transaction of n members of guild 2 (which must
+// exist) holds bbolt's write lock, and a member of a guild the store never
+// saw is queued behind it. Writes queued before wait returns fail too.
+func (e *testEnv) failCommit(n int) (wait func()) {
+	t := e.t
+	big := make([]guild.Member, n)
+	for i := range big {
+		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
+	}
+	bulkDone := make(chan error, 1)
+	t0 := time.Now()
+	go func() {
+		err := e.srv.store.BulkPutMembers(2, big)
+		t.Logf("bulk transaction took %v", time.Since(t0))
+		bulkDone <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
+	return func() {
+		require.Error(t, <-failing)
+		require.NoError(t, <-bulkDone)
+	}
+}
+
+// putGuildAndLeave sends PUT /guilds/{id} from a client that has gone
+// before the reply.
+func (e *testEnv) putGuildAndLeave(id string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "PUT", "/guilds/"+id, strings.NewReader(`{"name":"g"}`))
+	e.srv.Handler().ServeHTTP(httptest.NewRecorder(), req)
+}
+
 // TestWriteRefusedByTheFailingCommitChangesNothing: a PUT whose own commit
 // fails (it was queued while the commit that fails was under way) is
 // answered 503, and, like every refused write, must not show in GET /list:
@@ -27,27 +61,14 @@ func TestWriteRefusedByTheFailingCommitChangesNothing(t *testing.T) {
 	e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
 	before := e.list("1", 0, 100)
 
-	// Hold bbolt's write lock for a while with a large transaction, so that
-	// the failing commit below and the PUT after it are both queued while
-	// the writer waits.
-	big := make([]guild.Member, 300000)
-	for i := range big {
-		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
-	}
-	bulkDone := make(chan error, 1)
-	t0 := time.Now()
-	go func() {
-		bulkDone <- e.srv.store.BulkPutMembers(2, big)
-		t.Logf("bulk transaction took %v", time.Since(t0))
-	}()
-	time.Sleep(20 * time.Millisecond)
-	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"}) // as a full disk would
+	// The failing commit and the PUT after it are both queued while the
+	// writer waits.
+	wait := e.failCommit(300000)
 	time.Sleep(5 * time.Millisecond)
 
 	var body map[string]any
 	code := e.call("PUT", "/guilds/1/members/11", map[string]any{"name": "b"}, &body)
-	require.Error(t, <-failing)
-	require.NoError(t, <-bulkDone)
+	wait()
 	require.NotEqual(t, 200, code, "the store failed before this write was committed: %v", body)
 	require.Equal(t, before, e.list("1", 0, 100), "a PUT answered %d changed the list", code)
 }
@@ -59,27 +80,12 @@ func TestWriteRefusedByTheFailingCommitChangesNothing(t *testing.T) {
 // nothing rolled the guild back. Do picks the context or the inbox at
 // random, hence several tries.
 func TestGuildCreatedByAFailedCommitIsUndoneAfterTheClientLeft(t *testing.T) {
-	big := make([]guild.Member, 20000)
-	for i := range big {
-		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
-	}
 	for try := 0; try < 12; try++ {
 		e := start(t, Config{})
 		e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
-		// As in the test above: the failing commit and the PUT are queued
-		// while the bulk transaction holds bbolt's write lock.
-		bulkDone := make(chan error, 1)
-		go func() { bulkDone <- e.srv.store.BulkPutMembers(2, big) }()
-		time.Sleep(20 * time.Millisecond)
-		failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // the client has left
-		req := httptest.NewRequestWithContext(ctx, "PUT", "/guilds/1", strings.NewReader(`{"name":"g"}`))
-		rec := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(rec, req)
-		require.Error(t, <-failing)
-		require.NoError(t, <-bulkDone)
-		require.NotEqual(t, 200, rec.Code)
+		wait := e.failCommit(20000)
+		e.putGuildAndLeave("1")
+		wait()
 		eventually(t, 2*time.Second, func() string {
 			if code := e.call("GET", "/guilds/1", nil, nil); code != 404 {
 				return fmt.Sprintf("try %d: GET /guilds/1 is %d: a guild the store refused is still served", try, code)
@@ -102,16 +108,7 @@ func TestDemoChurnOfAFailedCommitIsUndone(t *testing.T) {
 	go func() { e.srv.RunDemoChurn(ctx); close(churned) }()
 	defer func() { cancel(); <-churned }()
 
-	big := make([]guild.Member, 300000)
-	for i := range big {
-		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
-	}
-	bulkDone := make(chan error, 1)
-	go func() { bulkDone <- e.srv.store.BulkPutMembers(2, big) }()
-	time.Sleep(20 * time.Millisecond)
-	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
-	require.Error(t, <-failing) // the churn queued some writes meanwhile, and they fail too
-	require.NoError(t, <-bulkDone)
+	e.failCommit(300000)() // the churn queues some writes meanwhile, and they fail too
 
 	stored := map[string]string{}
 	require.NoError(t, e.srv.store.Load(func(g *store.Guild) error {
@@ -144,19 +141,9 @@ func TestDemoChurnOfAFailedCommitIsUndone(t *testing.T) {
 func TestFailedCommitAfterClose(t *testing.T) {
 	e := start(t, Config{})
 	e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
-	big := make([]guild.Member, 100000)
-	for i := range big {
-		big[i] = guild.Member{ID: uint64(1_000_000 + i), Name: fmt.Sprintf("bulk-%d", i)}
-	}
-	bulkDone := make(chan error, 1)
-	go func() { bulkDone <- e.srv.store.BulkPutMembers(2, big) }()
-	time.Sleep(20 * time.Millisecond)
-	failing := e.srv.store.PutMember(999, guild.Member{ID: 1, Name: "x"})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // the client has left: the commit is watched by a goroutine of the server's
-	e.srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, "PUT", "/guilds/1", strings.NewReader(`{"name":"g"}`)))
+	wait := e.failCommit(100000)
+	e.putGuildAndLeave("1") // its commit is watched by a goroutine of the server's
 	e.srv.Close()
-	require.Error(t, <-failing)
-	require.NoError(t, <-bulkDone)
+	wait()
 	time.Sleep(200 * time.Millisecond) // for the rollback
 }
