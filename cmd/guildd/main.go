@@ -91,7 +91,9 @@ func run(addr, data string, demo bool, demoN int) error {
 		log.Printf("demo guild %d ready in %v", server.DemoGuild, time.Since(t).Round(time.Millisecond))
 		go srv.RunDemoChurn(ctx)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Slow clients may hold a connection for 10 s of headers, the
+	// server's BodyTimeout of body, and 2 minutes idle between requests.
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	log.Printf("guildd listening on http://%s", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -273,4 +275,31 @@ func TestLoneSurrogateNamesAreRejected(t *testing.T) {
 	e.mustCall("PUT", "/guilds/1/members/13", `{"name":"\\ud800"}`, nil) // an escaped backslash, then text
 	e.mustCall("GET", "/guilds/1/members/13", nil, &m)
 	require.Equal(t, `\ud800`, m.Name)
+}
+
+// TestSlowBodyGets408 sends a PUT whose body stops halfway: the server
+// answers 408 within BodyTimeout instead of holding the connection, changes
+// nothing, and goes on serving.
+func TestSlowBodyGets408(t *testing.T) {
+	e := start(t, Config{BodyTimeout: 300 * time.Millisecond})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	before := e.snapshot()
+	conn, err := net.Dial("tcp", e.hs.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	body := `{"name":"slow","status":"online"}`
+	_, err = fmt.Fprintf(conn, "PUT /guilds/1/members/7 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	require.NoError(t, err)
+	t0 := time.Now()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "no answer to a stalled body")
+	defer resp.Body.Close()
+	var reply struct{ Error string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
+	require.Equal(t, http.StatusRequestTimeout, resp.StatusCode, reply.Error)
+	require.Contains(t, reply.Error, "body not received")
+	require.Less(t, time.Since(t0), 5*time.Second)
+	require.Equal(t, before, e.snapshot(), "the stalled PUT changed something")
+	e.mustCall("PUT", "/guilds/1/members/8", map[string]any{"name": "fast"}, nil)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -32,10 +33,11 @@ const (
 
 // Config tunes a Server; zero fields take the defaults.
 type Config struct {
-	MaxSessions int          // concurrent gateway sessions; more get 429 (default 20,000)
-	MaxMembers  int          // members per guild; joining a full guild is a 409 (default 10,000,000)
-	QueueLen    int          // frames a session may have queued before it is resynchronised (default 256)
-	Index       http.Handler // served at GET / (default: a line of text)
+	MaxSessions int           // concurrent gateway sessions; more get 429 (default 20,000)
+	MaxMembers  int           // members per guild; joining a full guild is a 409 (default 10,000,000)
+	QueueLen    int           // frames a session may have queued before it is resynchronised (default 256)
+	BodyTimeout time.Duration // time a client has to send a request body; a slower one gets 408 (default 30 s)
+	Index       http.Handler  // served at GET / (default: a line of text)
 }
 
 // Server holds the guilds. Make one with New, serve Handler, end with Close.
@@ -69,6 +71,9 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 256
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 30 * time.Second
 	}
 	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -211,12 +216,21 @@ func reply(w http.ResponseWriter, v any, err error) {
 
 // decodeBody reads one JSON value of at most MaxBody bytes into v. The body
 // must be valid UTF-8: encoding/json would quietly turn bad bytes into U+FFFD.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+// It must arrive within BodyTimeout: a client trickling its body would
+// otherwise hold a goroutine and a connection for as long as it liked (the
+// http.Server's ReadHeaderTimeout covers only the headers).
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	// ErrNotSupported (a ResponseWriter that is not a connection's) leaves
+	// the read without a deadline, as before.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", MaxBody)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fail(http.StatusRequestTimeout, "body not received within %v", s.cfg.BodyTimeout)
 		}
 		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
@@ -467,7 +481,7 @@ func (s *Server) putGuild(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := pathID(r, "guild")
 	if err == nil {
-		err = decodeBody(w, r, &body)
+		err = s.decodeBody(w, r, &body)
 	}
 	if err == nil && body.Name == nil {
 		err = fail(http.StatusBadRequest, "name is required")
@@ -573,7 +587,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) {
 		uid, err = pathID(r, "user")
 	}
 	if err == nil {
-		err = decodeBody(w, r, &body)
+		err = s.decodeBody(w, r, &body)
 	}
 	if err == nil && body.Name == nil {
 		err = fail(http.StatusBadRequest, "name is required")
@@ -694,7 +708,7 @@ func (s *Server) postPresences(w http.ResponseWriter, r *http.Request) {
 	}
 	_, o, err := s.guildOf(r)
 	if err == nil {
-		err = decodeBody(w, r, &body)
+		err = s.decodeBody(w, r, &body)
 	}
 	if err == nil && len(body) > MaxPresences {
 		err = fail(http.StatusRequestEntityTooLarge, "at most %d presences per batch", MaxPresences)
