@@ -221,8 +221,13 @@ func reply(w http.ResponseWriter, v any, err error) {
 // http.Server's ReadHeaderTimeout covers only the headers).
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	// ErrNotSupported (a ResponseWriter that is not a connection's) leaves
-	// the read without a deadline, as before.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	// the read without a deadline. A body read whole ends the deadline:
+	// left in place, it would fail the server's read for a client going
+	// away, which cancels the request's context, in a handler that takes
+	// longer. After an error it stays, and bounds the server's draining of
+	// the rest of the body too.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -234,6 +239,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error
 		}
 		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	if !utf8.Valid(data) || hasLoneSurrogate(data) {
 		return fail(http.StatusBadRequest, "body is not UTF-8")
 	}
