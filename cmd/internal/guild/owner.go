@@ -208,6 +208,15 @@ func (o *Owner) unsubscribe(s *Session) {
 	}
 }
 
+// Evict (inside Do) queues body, sent as is (an ERROR), to every subscribed
+// session and forgets them all: the guild is going away.
+func (o *Owner) Evict(body []byte) {
+	for s := range o.subs {
+		s.PushRaw(body)
+		o.unsubscribe(s)
+	}
+}
+
 // Sessions is the number of subscribed sessions (inside Do).
 func (o *Owner) Sessions() int { return len(o.subs) }
 

@@ -147,3 +147,38 @@ func TestFailedCommitAfterClose(t *testing.T) {
 	wait()
 	time.Sleep(200 * time.Millisecond) // for the rollback
 }
+
+// TestSessionsOfARolledBackGuildAreTold: a session subscribed to a guild
+// whose creation the store then refused gets an ERROR when the rollback
+// removes the guild, instead of waiting for updates that never come.
+func TestSessionsOfARolledBackGuildAreTold(t *testing.T) {
+	e := start(t, Config{})
+	e.mustCall("PUT", "/guilds/2", map[string]any{"name": "bulk"}, nil)
+	wait := e.failCommit(300000)
+	put := make(chan int, 1)
+	go func() { put <- e.call("PUT", "/guilds/1", map[string]any{"name": "doomed"}, nil) }()
+	w := e.dial()
+	eventually(t, 5*time.Second, func() string { // the guild is in memory, its commit not done
+		w.subscribe(t, "1", [2]int{0, 9})
+		time.Sleep(20 * time.Millisecond)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.r.Seq() == 0 {
+			w.errs = nil
+			return "no SYNC of guild 1 yet"
+		}
+		return ""
+	})
+	wait()
+	require.NotEqual(t, 200, <-put, "the guild's commit failed")
+	eventually(t, 5*time.Second, func() string {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, m := range w.errs {
+			if strings.Contains(m, "guild 1 is gone") {
+				return ""
+			}
+		}
+		return fmt.Sprintf("no ERROR after the rollback of guild 1 (errors: %q)", w.errs)
+	})
+}

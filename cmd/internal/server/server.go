@@ -376,6 +376,11 @@ func (s *Server) rollback() {
 		for id, o := range s.guilds {
 			g := stored[id]
 			if g == nil { // created by a refused PUT /guilds
+				// Its sessions are told, or they would wait for updates
+				// that never come.
+				gone := errorFrame(fmt.Sprintf("guild %d is gone: its creation was not stored", id))
+				for errors.Is(o.Do(context.Background(), func(*guild.List) { o.Evict(gone) }), guild.ErrBusy) {
+				}
 				delete(s.guilds, id)
 				o.Stop()
 				continue
