@@ -812,7 +812,7 @@ func (s *Set[T]) Remove(item T) (index int, removed bool) {
 	}
 	index = s.before(b) + pos
 	s.hint = b
-	s.delete(b, pos)
+	s.delete(b, pos, pos+1)
 	return index, true
 }
 
@@ -825,7 +825,7 @@ func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
 	}
 	b, pos := s.seek(i)
 	item = s.buckets[b].items[pos]
-	s.delete(b, pos)
+	s.delete(b, pos, pos+1)
 	return item, true
 }
 
@@ -839,8 +839,9 @@ func (s *Set[T]) PopMax() (item T, ok bool) { return s.RemoveAt(s.n - 1) }
 
 // RemoveRange removes the items at indices [start, start+n), cut at Len, and
 // returns how many it removed: none when start < 0, n <= 0 or start >= Len.
-// It rebuilds the buckets the range touches from the items they keep, with
-// a neighbour's when those would make less than a quarter of a bucket, in
+// A range inside one bucket costs O(log n + B), as RemoveAt does. A longer
+// one rebuilds the buckets it touches from the items they keep, with a
+// neighbour's when those would make less than a quarter of a bucket, in
 // O(log n + B + n/B); the k removed items cost O(k/B) more.
 func (s *Set[T]) RemoveRange(start, n int) int {
 	if start < 0 || n <= 0 || start >= s.n {
@@ -849,6 +850,10 @@ func (s *Set[T]) RemoveRange(start, n int) int {
 	n = min(n, s.n-start)
 	b0, p0 := s.seek(start)
 	b1, p1 := s.seek(start + n - 1)
+	if b0 == b1 {
+		s.delete(b0, p0, p1+1)
+		return n
+	}
 	left, right := s.buckets[b0].items[:p0], s.buckets[b1].items[p1+1:]
 	b1++
 	if keep := len(left) + len(right); keep > 0 && keep < s.bucketSize/4 {
@@ -864,17 +869,17 @@ func (s *Set[T]) RemoveRange(start, n int) int {
 	return n
 }
 
-// delete removes the item at position pos of bucket b and restores the bucket
-// invariants: no empty buckets, none below a quarter full while a neighbour
-// can take its items.
-func (s *Set[T]) delete(b, pos int) {
+// delete removes the items at positions [pos, end) of bucket b and restores
+// the bucket invariants: no empty buckets, none below a quarter full while a
+// neighbour can take its items.
+func (s *Set[T]) delete(b, pos, end int) {
 	bk := s.own(b)
-	bk.items = slices.Delete(bk.items, pos, pos+1)
+	bk.items = slices.Delete(bk.items, pos, end)
 	if s.key != nil {
-		bk.keys = slices.Delete(bk.keys, pos, pos+1)
+		bk.keys = slices.Delete(bk.keys, pos, end)
 	}
-	s.resize(b, -1)
-	s.n--
+	s.resize(b, pos-end)
+	s.n -= end - pos
 	s.writes++
 	s.run, s.last = 0, -1
 	switch {
