@@ -315,3 +315,32 @@ func TestFrontRoomAfterWithCapacity(t *testing.T) {
 	require.Less(t, perAdd, 1000.0, "bytes allocated per insert at the head")
 	require.NoError(t, s.check())
 }
+
+// TestRemoveRangeKeepsBucketsBounded (found in review): the rounds of
+// splitAwayRounds leave bucket 0's stretch with two buckets per B/8+1
+// items, which bound allows while a long stretch of full buckets follows.
+// RemoveRange then took that stretch away in one call and left the few
+// items with more buckets than bound allows, and than check does (63
+// buckets for 327 items at B = 64), until a later Remove compacted them.
+func TestRemoveRangeKeepsBucketsBounded(t *testing.T) {
+	for _, B := range []int{16, 64, 512} {
+		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
+			s := New[int64](WithBucketSize(B))
+			for i := range 3 * B / 4 {
+				s.Add(int64(i+1) << 40)
+			}
+			tail := make([]int64, 40*B)
+			for i := range tail {
+				tail[i] = 1<<60 + int64(i)
+			}
+			_, err := s.AddSorted(tail)
+			require.NoError(t, err)
+			splitAwayRounds(t, s)
+			start, _ := s.IndexOf(tail[0])
+			require.Equal(t, len(tail), s.RemoveRange(start, len(tail)))
+			require.NoError(t, s.check())
+			st := s.Stats()
+			require.LessOrEqual(t, st.Buckets, 6*((st.Len+B-1)/B)+1, "%+v", st)
+		})
+	}
+}

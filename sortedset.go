@@ -260,8 +260,9 @@ func (s *Set[T]) load(items []T) { s.rebuild(0, 0, items) }
 
 // rebuild replaces buckets [b0, b1) with buckets holding items, which are
 // strictly increasing and fall between the items of bucket b0-1 and those
-// of bucket b1. It costs O(len(items) + n/B). It counts as a write (see
-// ascend) and ends any run of inserts.
+// of bucket b1. It costs O(len(items) + n/B), plus the amortized O(1) per
+// write of bound. It counts as a write (see ascend) and ends any run of
+// inserts.
 func (s *Set[T]) rebuild(b0, b1 int, items []T) {
 	room := headroom(s.bucketSize)
 	fill := max(1, s.bucketSize-room)
@@ -308,9 +309,13 @@ func (s *Set[T]) rebuild(b0, b1 int, items []T) {
 	if s.lo > len(s.buckets) {
 		s.dropRoom() // as in dropBucket
 		s.reindex(0, len(s.sizes))
-		return
+	} else {
+		s.reindex(s.lo+b0, old)
 	}
-	s.reindex(s.lo+b0, old)
+	// Removing items may take away those that let bound allow the few-item
+	// buckets runs left elsewhere, and a merge of items mostly present may
+	// add buckets without items.
+	s.bound()
 }
 
 // rowLen is the number of samples kept per bucket: the ends of the first
@@ -553,11 +558,11 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 // error matching ErrNotSorted and changes nothing. A batch of at least B
 // items that is at least an eighth as long as the run of the Set's items it
 // spans (its buckets' items from the first to the last it falls in) is
-// merged with that run and the run's buckets rebuilt, O(m + run + n/B),
-// with a temporary copy of the run; any other batch is added item by item,
-// O(m (log n + B)). So a batch of B items or more that is appended or
-// falls in a narrow range costs O(m + n/B), and one spread over the whole
-// Set O(n + m).
+// merged with that run and the run's buckets rebuilt, O(m log B + run +
+// n/B) (a search of its bucket per item), with a temporary copy of the run;
+// any other batch is added item by item, O(m (log n + B)). So a batch of B
+// items or more that is appended or falls in a narrow range costs
+// O(m log B + n/B), and one spread over the whole Set O(n + m log B).
 func (s *Set[T]) AddSorted(items []T) (added int, err error) {
 	if err := checkSorted(items, s.compare); err != nil {
 		return 0, err
@@ -830,11 +835,12 @@ func (s *Set[T]) RemoveAt(i int) (item T, ok bool) {
 }
 
 // PopMin removes and returns the smallest item, or returns false when the
-// Set is empty. It costs O(log n + B).
+// Set is empty. It costs what RemoveAt(0) does: O(log n + B), plus an
+// amortized O(n/B²) for merges.
 func (s *Set[T]) PopMin() (item T, ok bool) { return s.RemoveAt(0) }
 
 // PopMax removes and returns the largest item, or returns false when the
-// Set is empty. It costs O(log n + B).
+// Set is empty. It costs what RemoveAt(Len()-1) does.
 func (s *Set[T]) PopMax() (item T, ok bool) { return s.RemoveAt(s.n - 1) }
 
 // RemoveRange removes the items at indices [start, start+n), cut at Len, and
@@ -842,7 +848,8 @@ func (s *Set[T]) PopMax() (item T, ok bool) { return s.RemoveAt(s.n - 1) }
 // A range inside one bucket costs O(log n + B), as RemoveAt does. A longer
 // one rebuilds the buckets it touches from the items they keep, with a
 // neighbour's when those would make less than a quarter of a bucket, in
-// O(log n + B + n/B); the k removed items cost O(k/B) more.
+// O(log n + B + n/B); the k removed items cost O(k/B) more. Either may
+// compact the Set, an O(n) pass that writes pay for in advance (see bound).
 func (s *Set[T]) RemoveRange(start, n int) int {
 	if start < 0 || n <= 0 || start >= s.n {
 		return 0
