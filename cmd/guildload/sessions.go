@@ -146,6 +146,13 @@ type frameCache struct {
 	misses atomic.Int64
 }
 
+// cacheShardLen bounds a shard's generation: the cache keeps the last
+// 64 × 16 to 64 × 32 bodies decoded, a few seconds of them at 1,000 changes/s,
+// while the sessions that share a body read it within one fan-out. At 512 it
+// kept all of a 60-s run's 7,909 bodies: guildload's live heap grew from 46
+// to 244 MB and its GC marks, up to 724 ms, delayed its reads.
+const cacheShardLen = 16
+
 type cacheShard struct {
 	mu        sync.Mutex
 	cur, prev map[string]*decoded
@@ -203,8 +210,8 @@ func (c *frameCache) get(body []byte) (*decoded, error) {
 	}
 	d = &decoded{body: bytes.Clone(body), u: msg.Update, tags: c.tagsOf(&msg.Update)}
 	sh.mu.Lock()
-	if len(sh.cur) >= 512 {
-		sh.prev, sh.cur = sh.cur, make(map[string]*decoded, 512)
+	if len(sh.cur) >= cacheShardLen {
+		sh.prev, sh.cur = sh.cur, make(map[string]*decoded, cacheShardLen)
 	}
 	sh.cur[string(body)] = d
 	sh.mu.Unlock()
