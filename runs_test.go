@@ -181,17 +181,33 @@ func TestCompact(t *testing.T) {
 // first buckets, compact, Clones written on both sides, and Clear. Every
 // write's index is checked, and every step ends with the invariant check,
 // which compares every Fenwick node with the lengths of dir's slots.
+// spacedSet returns a Set of bucket size B loaded with the n multiples
+// 0, step, 2·step... and a copy of them as its model.
+func spacedSet(t *testing.T, B, n int, step int64) (*Set[int64], []int64) {
+	t.Helper()
+	items := make([]int64, n)
+	for i := range items {
+		items[i] = int64(i) * step
+	}
+	s, err := FromSorted(items, WithBucketSize(B))
+	require.NoError(t, err)
+	return s, slices.Clone(items)
+}
+
+// makeFrontRoom adds a descending run below the smallest item of s until a
+// split at the head takes a slot of the front room.
+func makeFrontRoom(s *Set[int64], model *[]int64) {
+	for x := (*model)[0] - 1; s.lo == 0; x-- {
+		s.Add(x)
+		*model = slices.Insert(*model, 0, x)
+	}
+}
+
 func TestFrontRoom(t *testing.T) {
 	for _, B := range []int{4, 8, 64} {
 		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(B), 1))
-			base := make([]int64, 70*B)
-			for i := range base {
-				base[i] = int64(i) * 1000
-			}
-			s, err := FromSorted(base, WithBucketSize(B))
-			require.NoError(t, err)
-			model := slices.Clone(base)
+			s, model := spacedSet(t, B, 70*B, 1000)
 			usedFront := false
 			verify := func(s *Set[int64], model []int64, what string) {
 				t.Helper()

@@ -863,16 +863,17 @@ func (s *Set[T]) RemoveRange(start, n int) int {
 	}
 	left, right := s.buckets[b0].items[:p0], s.buckets[b1].items[p1+1:]
 	b1++
+	var before, after []T // a neighbour's items, when the kept ones are few
 	if keep := len(left) + len(right); keep > 0 && keep < s.bucketSize/4 {
 		if b0 > 0 {
 			b0--
-			left = concat(s.buckets[b0].items, left, 0)
+			before = s.buckets[b0].items
 		} else if b1 < len(s.buckets) {
-			right = concat(right, s.buckets[b1].items, 0)
+			after = s.buckets[b1].items
 			b1++
 		}
 	}
-	s.rebuild(b0, b1, concat(left, right, 0))
+	s.rebuild(b0, b1, slices.Concat(before, left, right, after))
 	return n
 }
 

@@ -662,13 +662,7 @@ func TestAddSorted(t *testing.T) {
 
 func testAddSorted(t *testing.T, B int) {
 	rng := rand.New(rand.NewPCG(uint64(B), 7))
-	base := make([]int64, 200*B)
-	for i := range base {
-		base[i] = int64(i) * 100
-	}
-	s, err := FromSorted(base, WithBucketSize(B))
-	require.NoError(t, err)
-	model := slices.Clone(base)
+	s, model := spacedSet(t, B, 200*B, 100)
 	add := func(s *Set[int64], model *[]int64, batch []int64, what string) {
 		t.Helper()
 		want := 0
@@ -696,10 +690,7 @@ func testAddSorted(t *testing.T, B int) {
 	add(s, &model, batch(len(model)/4, 0, model[len(model)-1]), "spread, with items present")
 	add(s, &model, batch(3*B, model[len(model)-1]+1, model[len(model)-1]+10_000), "appended")
 	add(s, &model, batch(B/2, 0, model[len(model)-1]), "small: item by item")
-	for x := model[0] - 1; s.lo == 0; x-- { // a descending run at the head makes a front room
-		s.Add(x)
-		model = slices.Insert(model, 0, x)
-	}
+	makeFrontRoom(s, &model)
 	add(s, &model, batch(2*B, model[0]-5_000, model[3*B]), "at the head, with a front room")
 	require.NoError(t, s.check())
 
@@ -708,7 +699,7 @@ func testAddSorted(t *testing.T, B int) {
 	require.Equal(t, model, s.ToSlice(), "the original after AddSorted on its clone")
 	require.NoError(t, s.check())
 
-	_, err = s.AddSorted([]int64{5, 3})
+	_, err := s.AddSorted([]int64{5, 3})
 	require.ErrorIs(t, err, ErrNotSorted)
 	_, err = s.AddSorted([]int64{5, 5})
 	require.ErrorIs(t, err, ErrNotSorted)
@@ -751,17 +742,8 @@ func testAddSorted(t *testing.T, B int) {
 func TestRemoveRange(t *testing.T) {
 	const B = 256
 	rng := rand.New(rand.NewPCG(3, 3))
-	base := make([]int64, 100*B)
-	for i := range base {
-		base[i] = int64(i)
-	}
-	s, err := FromSorted(base, WithBucketSize(B))
-	require.NoError(t, err)
-	model := slices.Clone(base)
-	for x := int64(-1); s.lo == 0; x-- { // a descending run at the head makes a front room
-		s.Add(x)
-		model = slices.Insert(model, 0, x)
-	}
+	s, model := spacedSet(t, B, 100*B, 1)
+	makeFrontRoom(s, &model)
 	remove := func(s *Set[int64], model *[]int64, start, n int, what string) {
 		t.Helper()
 		want := max(0, min(n, len(*model)-start))

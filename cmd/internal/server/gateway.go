@@ -196,7 +196,13 @@ func hasToken(h http.Header, name, token string) bool {
 // unsubscribe removes sess from o. It waits out a busy inbox rather than give
 // up: a session left registered would be fed by the owner for ever.
 func unsubscribe(o *guild.Owner, sess *guild.Session) {
-	for errors.Is(o.Do(context.Background(), func(*guild.List) { o.Unsubscribe(sess) }), guild.ErrBusy) {
+	doWhenFree(o, func(*guild.List) { o.Unsubscribe(sess) })
+}
+
+// doWhenFree runs fn on o's goroutine, waiting out a busy inbox; it returns
+// without running fn only when o has stopped.
+func doWhenFree(o *guild.Owner, fn func(*guild.List)) {
+	for errors.Is(o.Do(context.Background(), fn), guild.ErrBusy) {
 	}
 }
 

@@ -379,14 +379,12 @@ func (s *Server) rollback() {
 				// Its sessions are told, or they would wait for updates
 				// that never come.
 				gone := errorFrame(fmt.Sprintf("guild %d is gone: its creation was not stored", id))
-				for errors.Is(o.Do(context.Background(), func(*guild.List) { o.Evict(gone) }), guild.ErrBusy) {
-				}
+				doWhenFree(o, func(*guild.List) { o.Evict(gone) })
 				delete(s.guilds, id)
 				o.Stop()
 				continue
 			}
-			for errors.Is(o.Do(context.Background(), func(l *guild.List) { l.Restore(g.Name, g.Roles, g.Members) }), guild.ErrBusy) {
-			}
+			doWhenFree(o, func(l *guild.List) { l.Restore(g.Name, g.Roles, g.Members) })
 		}
 	})
 }
