@@ -58,6 +58,10 @@ func main() {
 	flag.DurationVar(&cfg.SweepDuration, "sweep-duration", 20*time.Second, "duration of each -sweep phase")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof for guildload itself on this address (the spawned guildd gets -guildd-pprof)")
 	flag.StringVar(&cfg.GuilddPprof, "guildd-pprof", "", "with -spawn: start guildd with -pprof on this address")
+	floor := flag.Bool("floor", false, "measure the machine's floor instead: a frame to each of -sessions loopback sockets every period, with no server (see floor.go)")
+	floorPeriods := flag.String("floor-periods", "30ms,50ms,75ms,100ms", "with -floor: comma-separated flush periods, one phase each")
+	floorDuration := flag.Duration("floor-duration", 8*time.Second, "with -floor: duration of each phase")
+	floorFrame := flag.Int("floor-frame", 1400, "with -floor: bytes per frame (a 1M-member churn run's average is about 1,400)")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }() // DefaultServeMux has pprof
@@ -72,6 +76,9 @@ func main() {
 	}
 
 	raiseNoFile(cfg.Sessions)
+	if *floor {
+		os.Exit(runFloorCommand(cfg.Sessions, *floorPeriods, *floorDuration, *floorFrame))
+	}
 	// The sessions' replicas allocate on every op; memory is cheap here and
 	// the CPU is shared with the server, so collect less often.
 	debug.SetGCPercent(400)
@@ -106,4 +113,26 @@ func raiseNoFile(sessions int) {
 	if need := uint64(sessions) + 1024; r.Cur < need {
 		fmt.Fprintf(os.Stderr, "guildload: warning: open-files limit %d is below %d needed for %d sessions\n", r.Cur, need, sessions)
 	}
+}
+
+// runFloorCommand runs -floor and returns the exit code.
+func runFloorCommand(sockets int, periods string, d time.Duration, frame int) int {
+	fc := FloorConfig{Sockets: sockets, Frame: frame, Duration: d, Writers: 4, Out: os.Stdout}
+	for _, f := range strings.FieldsFunc(periods, func(r rune) bool { return r == ',' }) {
+		p, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || p <= 0 {
+			fmt.Fprintf(os.Stderr, "guildload: bad -floor-periods entry %q\n", f)
+			return 2
+		}
+		fc.Periods = append(fc.Periods, p)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := RunFloor(ctx, fc)
+	PrintFloor(os.Stdout, fc, res)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "guildload:", err)
+		return 1
+	}
+	return 0
 }

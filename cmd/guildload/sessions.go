@@ -13,12 +13,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
-	"golang.org/x/sys/unix"
 
 	"github.com/bucketed/sortedset/cmd/internal/replica"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
@@ -301,18 +299,10 @@ func dialSession(ctx context.Context, addr string, n int, guildID string, ranges
 	if err := wsutil.WriteClientText(c, []byte(msg)); err != nil {
 		return nil, nil, err
 	}
-	rc, err := c.(syscall.Conn).SyscallConn()
+	fd, err := dupFD(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	fd, derr := -1, error(nil)
-	if err := rc.Control(func(cfd uintptr) { fd, derr = unix.FcntlInt(cfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, nil, err
-	}
-	if derr != nil {
-		return nil, nil, derr
-	}
-	// The duplicate shares the socket's open file, which Go made non-blocking.
 	return &session{n: n, ranges: ranges, fd: fd, done: make(chan struct{}), r: replica.New(), lastSeen: make([]uint64, hot)}, early, nil
 }
 

@@ -1,0 +1,84 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A socket's bytes arrive in reads cut anywhere, also inside a frame's
+// stamp; feed must still return every frame's stamp, once, in order.
+func TestFloorFeedReassemblesCutFrames(t *testing.T) {
+	for _, size := range []int{8, 9, 64} {
+		var stream []byte
+		var want []int64
+		for i := range 50 {
+			f := make([]byte, size)
+			stamp := int64(1_000_000_007 * (i + 1))
+			binary.LittleEndian.PutUint64(f, uint64(stamp))
+			stream = append(stream, f...)
+			want = append(want, stamp)
+		}
+		r := rand.New(rand.NewPCG(1, uint64(size)))
+		for range 100 {
+			var s floorSocket
+			var got []int64
+			for data := stream; len(data) > 0; {
+				n := 1 + r.IntN(min(len(data), 2*size))
+				got = s.feed(data[:n], size, got)
+				data = data[n:]
+			}
+			require.Equal(t, want, got, "frame size %d", size)
+			require.Zero(t, s.have, "a whole stream leaves no partial frame")
+		}
+	}
+}
+
+func TestRunFloor(t *testing.T) {
+	cfg := FloorConfig{Sockets: 16, Frame: 64, Writers: 2, Duration: 200 * time.Millisecond,
+		Periods: []time.Duration{20 * time.Millisecond, 40 * time.Millisecond}}
+	res, err := RunFloor(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	for _, r := range res {
+		assert.GreaterOrEqual(t, r.Rounds, 3, "period %v", r.Period)
+		assert.Equal(t, int64(r.Rounds*cfg.Sockets), r.Frames)
+		assert.Zero(t, r.MissingFrames, "every frame written is read")
+		assert.Equal(t, r.Frames, r.Receive.count())
+		assert.Equal(t, r.Frames*deliveryGrid, r.Delivery.count())
+		// A change waits at least the first grid point of a gap, and a gap
+		// is never shorter than the period.
+		assert.GreaterOrEqual(t, r.Delivery.quantile(1e-9), r.Period/(2*deliveryGrid))
+		assert.Greater(t, r.Delivery.quantile(0.5), r.Receive.quantile(0.5))
+		assert.Positive(t, r.CPU)
+	}
+	var out bytes.Buffer
+	PrintFloor(&out, cfg, res)
+	assert.Contains(t, out.String(), "\n20ms ")
+	assert.Contains(t, out.String(), "\n40ms ")
+	assert.Contains(t, out.String(), "lowest delivery p99: ")
+}
+
+func TestRunFloorRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []FloorConfig{
+		{Sockets: 0, Frame: 64, Writers: 1, Duration: time.Second, Periods: []time.Duration{time.Millisecond}},
+		{Sockets: 1, Frame: 7, Writers: 1, Duration: time.Second, Periods: []time.Duration{time.Millisecond}},
+		{Sockets: 1, Frame: 64, Writers: 0, Duration: time.Second, Periods: []time.Duration{time.Millisecond}},
+		{Sockets: 1, Frame: 64, Writers: 1, Duration: time.Second},
+		{Sockets: 1, Frame: 64, Writers: 1, Duration: time.Second, Periods: []time.Duration{time.Millisecond, 0}},
+	} {
+		_, err := RunFloor(context.Background(), cfg)
+		if assert.Error(t, err) {
+			assert.True(t, strings.HasPrefix(err.Error(), "floor: need"), err.Error())
+		}
+	}
+}
