@@ -1,6 +1,9 @@
 package sortedset
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // token identifies the Set that may write a bucket in place. Clone gives the
 // original and the clone fresh tokens, so every bucket they share belongs to
@@ -21,6 +24,14 @@ type bucket[T any] struct {
 // inserts without reallocating, small enough to keep memory near len × size.
 func headroom(bucketSize int) int {
 	return max(1, bucketSize/16)
+}
+
+// prefetch asks for s's items to be brought into the cache and does not wait
+// for them; without the amd64 assembly it does nothing.
+func prefetch[E any](s []E) {
+	if len(s) > 0 {
+		prefetchLines((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
+	}
 }
 
 // insertAt inserts v at s[i] and returns the slice. When s is full it moves

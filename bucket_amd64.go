@@ -47,4 +47,12 @@ func cpuKernels() []kernel {
 
 func init() {
 	activeKernel = cpuKernels()[0]
+	if l2 := cpuid.CPU.Cache.L2; l2 > 0 {
+		prefetchPast = l2
+	}
 }
+
+// prefetchPast is the size in bytes of a Set's items past which its writes
+// prefetch the buckets they move (see searchBucket): the L2 cache, taken to
+// be 1 MiB when cpuid cannot tell.
+var prefetchPast = 1 << 20

@@ -1565,3 +1565,20 @@ done:
 	MOVQ DX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func prefetchLines(p *byte, n int)
+// Requires: MMX+
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+
+line:
+	TESTQ      CX, CX
+	JLE        asked
+	PREFETCHT0 (AX)
+	ADDQ       $0x40, AX
+	SUBQ       $0x40, CX
+	JMP        line
+
+asked:
+	RET

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // kernelNames are every search path the library has, on any machine.
@@ -389,4 +391,54 @@ func checkMachineType[T cmp.Ordered](t *testing.T, k kernel, gen func(*rand.Rand
 	if got := s.ToSlice(); !slices.EqualFunc(got, model, func(a, b T) bool { return cmp.Compare(a, b) == 0 }) {
 		t.Fatalf("items differ from the model")
 	}
+}
+
+// prefetch is a hint with no result to check; what can go wrong is its loop
+// over the lines: it must end for every length, also zero and lengths that
+// are not a multiple of a line, and for slices that start inside a line.
+func TestPrefetchEnds(t *testing.T) {
+	items := make([]int64, 1000)
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 512, 1000} {
+		for _, lo := range []int{0, 1, 3} {
+			if lo+n <= len(items) {
+				prefetch(items[lo : lo+n])
+			}
+		}
+	}
+	prefetch([]struct{}{{}, {}}) // zero-size items: no bytes
+	prefetch(make([]byte, 4097)) // one byte into a 65th line
+	prefetch([]int64(nil))       // nil
+}
+
+// Writes to a Set larger than the L2 cache take the prefetching path; it
+// must not change what they do.
+func TestWritesPastTheCacheSize(t *testing.T) {
+	cold := New[int64]().cold
+	if cold > 1<<22 {
+		t.Skip("this build does not prefetch (purego, or not amd64)")
+	}
+	n := cold + 1000
+	model := make([]int64, n)
+	for i := range model {
+		model[i] = int64(2 * i)
+	}
+	s, err := FromSorted(model)
+	require.NoError(t, err)
+	require.Greater(t, s.Len(), s.cold, "the Set must be past the prefetch size")
+	model = slices.Clone(model)
+	for i := range int64(2000) {
+		x := (i * 7919 % int64(n)) * 2 // present, even
+		idx, ok := s.Add(x + 1)
+		want, _ := slices.BinarySearch(model, x+1)
+		model = slices.Insert(model, want, x+1)
+		require.True(t, ok)
+		require.Equal(t, want, idx, "Add(%d)", x+1)
+		idx, ok = s.Remove(x)
+		want, _ = slices.BinarySearch(model, x)
+		model = slices.Delete(model, want, want+1)
+		require.True(t, ok)
+		require.Equal(t, want, idx, "Remove(%d)", x)
+	}
+	require.Equal(t, model, s.ToSlice())
+	require.NoError(t, s.check())
 }

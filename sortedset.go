@@ -127,6 +127,7 @@ type config[T any] struct {
 	key        func(T) uint64
 	keySearch  func(s []uint64, x uint64) int
 	kernel     string
+	cold       int // Len past which writes prefetch (see searchBucket)
 }
 
 // New returns an empty Set ordered by cmp.Compare: NaN sorts before every
@@ -156,8 +157,9 @@ func newSet[T any](compare func(a, b T) int, search func([]T, T) int, kernel str
 	if o.capacity < 0 {
 		panic(fmt.Sprintf("sortedset: negative capacity %d", o.capacity))
 	}
-	c := &config[T]{bucketSize: o.bucketSize, compare: compare, search: search, kernel: kernel}
 	var zero T
+	c := &config[T]{bucketSize: o.bucketSize, compare: compare, search: search, kernel: kernel,
+		cold: prefetchPast / max(1, int(unsafe.Sizeof(zero)))}
 	if o.bucketSize >= sampleMin && o.key == nil && unsafe.Sizeof(zero) <= 8 {
 		// Rows pay for themselves where a search is all cache misses: small
 		// items searched by a kernel. A keyed Set searches its keys, whose
@@ -365,8 +367,14 @@ func (s *Set[T]) newRow() int {
 }
 
 // searchBucket returns the number of items of bucket b that are less than x:
-// the row of samples narrows the search to one part of the bucket.
-func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
+// the row of samples narrows the search to one part of the bucket. For a
+// write (the caller will move the items after x's position) in a Set whose
+// items outgrow the L2 cache, it first asks for the lines from that part to
+// the bucket's end: they then arrive while the search waits for the part's
+// own miss, instead of one after another in the move. That took 8 % and
+// 18 % off churn at 1M int64 in two runs; with the buckets in the cache the
+// prefetches cost 14–23 % (churn at 1k to 100k), hence the size condition.
+func (s *Set[T]) searchBucket(b int, x T, kx uint64, write bool) int {
 	bk := &s.buckets[b]
 	if s.shift == 0 {
 		return s.lowerBound(bk.items, bk.keys, x, kx)
@@ -374,6 +382,9 @@ func (s *Set[T]) searchBucket(b int, x T, kx uint64) int {
 	m := min(rowLen, len(bk.items)>>s.shift)
 	c := s.search(s.rows[bk.row:bk.row+m], x)
 	lo, hi := c<<s.shift, len(bk.items)
+	if write && s.n > s.cold {
+		prefetch(bk.items[lo:])
+	}
 	if c < m {
 		hi = lo + 1<<s.shift
 	}
@@ -500,8 +511,9 @@ func (s *Set[T]) compareItem(b, pos int, x T, kx uint64) int {
 
 // locate returns the bucket where x is or would be, and x's position in it,
 // trying bucket h first (see findBucket). When x is greater than every item,
-// b is len(s.buckets).
-func (s *Set[T]) locate(x T, kx uint64, h int) (b, pos int) {
+// b is len(s.buckets). write says the caller will move the items after that
+// position (see searchBucket).
+func (s *Set[T]) locate(x T, kx uint64, h int, write bool) (b, pos int) {
 	b = s.findBucket(x, kx, h)
 	switch {
 	case b == len(s.buckets):
@@ -513,7 +525,7 @@ func (s *Set[T]) locate(x T, kx uint64, h int) (b, pos int) {
 	case b == h && s.follows(b, x, kx):
 		return b, s.last + 1
 	}
-	return b, s.searchBucket(b, x, kx)
+	return b, s.searchBucket(b, x, kx, write)
 }
 
 // follows reports whether x falls just after the item of the last insert
@@ -535,7 +547,7 @@ func (s *Set[T]) Add(item T) (index int, added bool) {
 		s.insertBucket(0, bucket[T]{owner: s.owner})
 		return s.insert(0, 0, item, kx), true
 	}
-	b, pos := s.locate(item, kx, s.hint)
+	b, pos := s.locate(item, kx, s.hint, true)
 	switch {
 	case b == len(s.buckets):
 		b--
@@ -811,7 +823,7 @@ func (s *Set[T]) own(b int) *bucket[T] {
 // when it is absent. It costs O(log n + B), plus an amortized O(n/B²) for
 // merges.
 func (s *Set[T]) Remove(item T) (index int, removed bool) {
-	b, pos, found := s.find(item, s.hint)
+	b, pos, found := s.find(item, s.hint, true)
 	if !found {
 		return -1, false
 	}
@@ -1056,7 +1068,7 @@ func (s *Set[T]) Contains(item T) bool {
 // IndexOf returns the index of item and true, or (-1, false) when it is
 // absent. It costs O(log n).
 func (s *Set[T]) IndexOf(item T) (index int, found bool) {
-	b, pos, found := s.find(item, noHint)
+	b, pos, found := s.find(item, noHint, false)
 	if !found {
 		return -1, false
 	}
@@ -1064,17 +1076,17 @@ func (s *Set[T]) IndexOf(item T) (index int, found bool) {
 }
 
 // find returns the bucket and position of item, and whether it is present,
-// trying bucket h first (see findBucket).
-func (s *Set[T]) find(item T, h int) (b, pos int, found bool) {
+// as locate does.
+func (s *Set[T]) find(item T, h int, write bool) (b, pos int, found bool) {
 	kx := s.keyOf(item)
-	b, pos = s.locate(item, kx, h)
+	b, pos = s.locate(item, kx, h, write)
 	return b, pos, b < len(s.buckets) && s.compareItem(b, pos, item, kx) == 0
 }
 
 // Rank returns the number of items less than item, whether or not item is
 // present: the index item has or would have. It costs O(log n).
 func (s *Set[T]) Rank(item T) int {
-	b, pos := s.locate(item, s.keyOf(item), noHint)
+	b, pos := s.locate(item, s.keyOf(item), noHint, false)
 	if b == len(s.buckets) {
 		return s.n
 	}
@@ -1084,7 +1096,7 @@ func (s *Set[T]) Rank(item T) int {
 // Ceiling returns the smallest item >= x and its index, or (-1, zero,
 // false) when every item is less than x. It costs O(log n).
 func (s *Set[T]) Ceiling(x T) (index int, item T, ok bool) {
-	b, pos := s.locate(x, s.keyOf(x), noHint)
+	b, pos := s.locate(x, s.keyOf(x), noHint, false)
 	if b == len(s.buckets) {
 		return -1, item, false
 	}
@@ -1094,7 +1106,7 @@ func (s *Set[T]) Ceiling(x T) (index int, item T, ok bool) {
 // Floor returns the largest item <= x and its index, or (-1, zero, false)
 // when every item is greater than x. It costs O(log n).
 func (s *Set[T]) Floor(x T) (index int, item T, ok bool) {
-	b, pos, found := s.find(x, noHint)
+	b, pos, found := s.find(x, noHint, false)
 	if found {
 		return s.before(b) + pos, s.buckets[b].items[pos], true
 	}
@@ -1214,7 +1226,7 @@ func (s *Set[T]) Values() iter.Seq[T] {
 // with an O(log n) search.
 func (s *Set[T]) Ascend(from T) iter.Seq2[int, T] {
 	return func(yield func(int, T) bool) {
-		b, pos := s.locate(from, s.keyOf(from), noHint)
+		b, pos := s.locate(from, s.keyOf(from), noHint, false)
 		s.ascend(b, pos, yield)
 	}
 }
@@ -1267,7 +1279,7 @@ func (s *Set[T]) Backward() iter.Seq2[int, T] {
 // starts with an O(log n) search.
 func (s *Set[T]) Descend(from T) iter.Seq2[int, T] {
 	return func(yield func(int, T) bool) {
-		b, pos, found := s.find(from, noHint)
+		b, pos, found := s.find(from, noHint, false)
 		switch {
 		case found:
 			s.descend(b, pos, yield)
