@@ -410,35 +410,39 @@ func TestPrefetchEnds(t *testing.T) {
 	prefetch([]int64(nil))       // nil
 }
 
-// Writes to a Set larger than the L2 cache take the prefetching path; it
-// must not change what they do.
+// Writes to a Set larger than the L2 cache prefetch, with rows (int64) and
+// without (a keyed Set); it must not change what they do.
 func TestWritesPastTheCacheSize(t *testing.T) {
 	cold := New[int64]().cold
 	if cold > 1<<22 {
 		t.Skip("this build does not prefetch (purego, or not amd64)")
 	}
-	n := cold + 1000
-	model := make([]int64, n)
-	for i := range model {
-		model[i] = int64(2 * i)
+	key := WithKey(func(x int64) uint64 { return uint64(x) ^ 1<<63 })
+	for _, opts := range [][]Option{nil, {key}} {
+		n := cold + 1000
+		model := make([]int64, n)
+		for i := range model {
+			model[i] = int64(2 * i)
+		}
+		s, err := FromSortedFunc(model, cmp.Compare[int64], opts...)
+		require.NoError(t, err)
+		require.Greater(t, s.Len(), s.cold, "the Set must be past the prefetch size")
+		require.Equal(t, len(opts) == 0, s.shift > 0, "rows only without a key")
+		model = slices.Clone(model)
+		for i := range int64(2000) {
+			x := (i * 7919 % int64(n)) * 2 // present, even
+			idx, ok := s.Add(x + 1)
+			want, _ := slices.BinarySearch(model, x+1)
+			model = slices.Insert(model, want, x+1)
+			require.True(t, ok)
+			require.Equal(t, want, idx, "Add(%d)", x+1)
+			idx, ok = s.Remove(x)
+			want, _ = slices.BinarySearch(model, x)
+			model = slices.Delete(model, want, want+1)
+			require.True(t, ok)
+			require.Equal(t, want, idx, "Remove(%d)", x)
+		}
+		require.Equal(t, model, s.ToSlice())
+		require.NoError(t, s.check())
 	}
-	s, err := FromSorted(model)
-	require.NoError(t, err)
-	require.Greater(t, s.Len(), s.cold, "the Set must be past the prefetch size")
-	model = slices.Clone(model)
-	for i := range int64(2000) {
-		x := (i * 7919 % int64(n)) * 2 // present, even
-		idx, ok := s.Add(x + 1)
-		want, _ := slices.BinarySearch(model, x+1)
-		model = slices.Insert(model, want, x+1)
-		require.True(t, ok)
-		require.Equal(t, want, idx, "Add(%d)", x+1)
-		idx, ok = s.Remove(x)
-		want, _ = slices.BinarySearch(model, x)
-		model = slices.Delete(model, want, want+1)
-		require.True(t, ok)
-		require.Equal(t, want, idx, "Remove(%d)", x)
-	}
-	require.Equal(t, model, s.ToSlice())
-	require.NoError(t, s.check())
 }
