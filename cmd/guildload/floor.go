@@ -295,6 +295,9 @@ func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, peri
 	begin := time.Now()
 	next := begin
 	for time.Since(begin) < cfg.Duration && ctx.Err() == nil {
+		if len(starts) > 0 && time.Now().After(next) {
+			res.Late++ // the fanout before ran past this one's tick
+		}
 		time.Sleep(time.Until(next))
 		t0 := time.Now()
 		binary.LittleEndian.PutUint64(frame, uint64(t0.UnixNano()))
@@ -304,9 +307,6 @@ func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, peri
 		res.Fanout.add(time.Since(t0))
 		starts = append(starts, t0.UnixNano())
 		next = t0.Add(period)
-		if time.Now().After(next) {
-			res.Late++
-		}
 	}
 	res.Rounds = len(starts)
 	res.Frames = int64(res.Rounds) * int64(len(socks))

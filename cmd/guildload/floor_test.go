@@ -82,3 +82,16 @@ func TestRunFloorRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// The first fanout of a phase starts on its tick, so at most Rounds-1
+// fanouts can start after theirs, however long each one takes.
+func TestFloorLateCountsFanoutsThatStartedLate(t *testing.T) {
+	cfg := FloorConfig{Sockets: 2, Frame: 64, Writers: 1, Duration: 30 * time.Millisecond,
+		Periods: []time.Duration{time.Nanosecond}} // every fanout overruns its period
+	res, err := RunFloor(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	r := res[0]
+	require.Greater(t, r.Rounds, 2)
+	assert.Equal(t, r.Rounds-1, r.Late, "every fanout but the first started after its tick")
+}
