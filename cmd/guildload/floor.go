@@ -164,7 +164,9 @@ type floorPoller struct {
 	err     error
 }
 
-func (p *floorPoller) loop(size int, received *atomic.Int64, stop *atomic.Bool) {
+// Frames stamped before since were written by an earlier phase whose drain
+// timed out: they are read and dropped, so as not to count as this phase's.
+func (p *floorPoller) loop(size int, since int64, received *atomic.Int64, stop *atomic.Bool) {
 	buf := make([]byte, pollBuffer)
 	evs := make([]unix.EpollEvent, 256)
 	var sent []int64
@@ -189,10 +191,14 @@ func (p *floorPoller) loop(size int, received *atomic.Int64, stop *atomic.Bool) 
 			}
 			now := time.Now().UnixNano()
 			sent = s.feed(buf[:m], size, sent[:0])
+			ours := 0
 			for _, t := range sent {
-				p.samples = append(p.samples, floorSample{sent: t, got: now})
+				if t >= since {
+					p.samples = append(p.samples, floorSample{sent: t, got: now})
+					ours++
+				}
 			}
-			received.Add(int64(len(sent)))
+			received.Add(int64(ours))
 		}
 	}
 }
@@ -260,6 +266,7 @@ func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, peri
 	res := FloorResult{Period: period, Fanout: new(hist), Receive: new(hist), Delivery: new(hist)}
 	var received atomic.Int64
 	var stop atomic.Bool
+	since := time.Now().UnixNano() // every fanout of this phase starts after it
 	pollers := make([]*floorPoller, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	defer func() {
@@ -285,7 +292,7 @@ func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, peri
 				return res, fmt.Errorf("epoll_ctl: %w", err)
 			}
 		}
-		wg.Go(func() { p.loop(cfg.Frame, &received, &stop) })
+		wg.Go(func() { p.loop(cfg.Frame, since, &received, &stop) })
 	}
 
 	frame := make([]byte, cfg.Frame)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // A socket's bytes arrive in reads cut anywhere, also inside a frame's
@@ -94,4 +95,24 @@ func TestFloorLateCountsFanoutsThatStartedLate(t *testing.T) {
 	r := res[0]
 	require.Greater(t, r.Rounds, 2)
 	assert.Equal(t, r.Rounds-1, r.Late, "every fanout but the first started after its tick")
+}
+
+// A phase that ends with frames unread (its drain timed out) leaves them in
+// the sockets; the next phase must not count them as its own frames.
+func TestFloorPhaseIgnoresAnEarlierPhasesFrames(t *testing.T) {
+	socks, err := floorPairs(3)
+	require.NoError(t, err)
+	defer closeFloor(socks)
+	cfg := FloorConfig{Sockets: len(socks), Frame: 64, Writers: 1, Duration: 100 * time.Millisecond}
+	stale := make([]byte, cfg.Frame)
+	binary.LittleEndian.PutUint64(stale, uint64(time.Now().Add(-time.Minute).UnixNano()))
+	for _, s := range socks {
+		_, err := unix.Write(s.wfd, stale)
+		require.NoError(t, err)
+	}
+	r, err := floorPhase(context.Background(), socks, cfg, 20*time.Millisecond)
+	require.NoError(t, err)
+	assert.Zero(t, r.MissingFrames)
+	assert.Equal(t, r.Frames, r.Receive.count(), "only this phase's frames are received")
+	assert.Less(t, r.Receive.quantile(1), 10*time.Second, "no frame of this phase waited a minute")
 }
