@@ -246,6 +246,9 @@ func RunFloor(ctx context.Context, cfg FloorConfig) ([]FloorResult, error) {
 			return out, ctx.Err()
 		}
 		r, err := floorPhase(ctx, socks, cfg, p)
+		if err == nil {
+			err = ctx.Err() // interrupted: the phase was cut short, not reported
+		}
 		if err != nil {
 			return out, fmt.Errorf("floor: period %v: %w", p, err)
 		}

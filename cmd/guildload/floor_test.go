@@ -116,3 +116,16 @@ func TestFloorPhaseIgnoresAnEarlierPhasesFrames(t *testing.T) {
 	assert.Equal(t, r.Frames, r.Receive.count(), "only this phase's frames are received")
 	assert.Less(t, r.Receive.quantile(1), 10*time.Second, "no frame of this phase waited a minute")
 }
+
+// An interrupted run must say so rather than report its cut-short phase as
+// a complete one and exit 0.
+func TestRunFloorInterrupted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	cfg := FloorConfig{Sockets: 2, Frame: 64, Writers: 1, Duration: 10 * time.Second,
+		Periods: []time.Duration{20 * time.Millisecond}}
+	start := time.Now()
+	_, err := RunFloor(ctx, cfg)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
