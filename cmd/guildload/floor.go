@@ -47,15 +47,15 @@ type FloorResult struct {
 	Wall, CPU     time.Duration
 	Fanout        *hist // from a fanout's start until its last frame is written
 	Receive       *hist // from a fanout's start until a frame of it is read
-	Delivery      *hist // Receive plus a change time uniform in the period before the fanout
+	Delivery      *hist // Receive plus a change time uniform in the gap since the fanout before, weighted by the gap (see addDelivery)
 	MissingFrames int64 // written but not read within floorDrain of the last fanout
 }
 
 // floorDrain bounds the wait for the last frames of a phase.
 const floorDrain = 5 * time.Second
 
-// deliveryGrid is how many evenly spaced change times within the period each
-// received frame stands for in Delivery.
+// deliveryGrid is how many evenly spaced change times a period of the gap
+// before its fanout each received frame stands for in Delivery.
 const deliveryGrid = 16
 
 type floorSocket struct {
@@ -330,10 +330,6 @@ func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, peri
 	wg.Wait()
 	res.MissingFrames = res.Frames - received.Load()
 
-	// A change waits for the next fanout: with changes spread evenly over
-	// the time since the fanout before, the frame of a fanout that started
-	// gap after the one before stands for waits of (j+0.5)/deliveryGrid of
-	// gap, j = 0..deliveryGrid-1.
 	for _, p := range pollers {
 		if p.err != nil {
 			return res, p.err
@@ -346,12 +342,22 @@ func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, peri
 			if k > 0 && k < len(starts) {
 				gap = time.Duration(starts[k] - starts[k-1])
 			}
-			for j := range deliveryGrid {
-				res.Delivery.add(lat + gap*time.Duration(2*j+1)/(2*deliveryGrid))
-			}
+			addDelivery(res.Delivery, lat, gap, period)
 		}
 	}
 	return res, nil
+}
+
+// addDelivery adds to h the delivery latencies that a frame received lat
+// after its fanout's start stands for, when that fanout started gap after
+// the one before. A change waits for the next fanout: with changes spread
+// evenly over time, the frame stands for the changes of the whole gap, at
+// waits of (j+0.5)/k of it, j = 0..k-1.
+func addDelivery(h *hist, lat, gap, period time.Duration) {
+	k := max(1, int((deliveryGrid*gap+period/2)/period)) // deliveryGrid a period
+	for j := range k {
+		h.add(lat + gap*time.Duration(2*j+1)/time.Duration(2*k))
+	}
 }
 
 // Cores is the CPU the phase used, in cores.
