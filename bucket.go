@@ -30,8 +30,21 @@ func headroom(bucketSize int) int {
 // for them; without the amd64 assembly it does nothing.
 func prefetch[E any](s []E) {
 	if len(s) > 0 {
-		prefetchLines((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
+		p := unsafe.Pointer(unsafe.SliceData(s))
+		prefetchLines((*byte)(p), prefetchSpan(uintptr(p), len(s)*int(unsafe.Sizeof(s[0]))))
 	}
+}
+
+// prefetchSpan is the length to give prefetchLines for the n bytes at p.
+// prefetchLines asks for p, p+64, ... while they are within the length, so
+// the n bytes alone leave out the last line they touch whenever p is not at
+// a line's start and the bytes end past p's offset in their last line; the
+// offset of p in its line, added, asks for it.
+func prefetchSpan(p uintptr, n int) int {
+	if n <= 0 {
+		return n
+	}
+	return n + int(p&63)
 }
 
 // insertAt inserts v at s[i] and returns the slice. When s is full it moves

@@ -446,3 +446,24 @@ func TestWritesPastTheCacheSize(t *testing.T) {
 		require.NoError(t, s.check())
 	}
 }
+
+// The lines prefetchLines asks for, from p, with the length prefetch gives
+// it, cover every line the bytes touch.
+func TestPrefetchSpanCoversEveryLine(t *testing.T) {
+	for p := uintptr(4096); p < 4096+64; p++ {
+		for n := 1; n <= 300; n++ {
+			asked := map[uintptr]bool{}
+			for a, m := p, prefetchSpan(p, n); m > 0; a, m = a+64, m-64 { // prefetchLines' loop
+				asked[a>>6] = true
+			}
+			for line := p >> 6; line <= (p+uintptr(n)-1)>>6; line++ {
+				if !asked[line] {
+					t.Fatalf("%d bytes at %#x: line %#x not asked for", n, p, line<<6)
+				}
+			}
+			if got, want := len(asked), int((p+uintptr(n)-1)>>6-p>>6+1); got != want {
+				t.Fatalf("%d bytes at %#x: %d lines asked for, want %d", n, p, got, want)
+			}
+		}
+	}
+}
