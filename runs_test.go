@@ -50,13 +50,21 @@ func splitAwayRounds(t *testing.T, s *Set[int64]) {
 	}
 }
 
+// spacedRun returns a Set of bucket size B holding 3B/4 items 2^40 apart,
+// added one by one: one bucket, with room between its items for the runs of
+// splitAwayRounds.
+func spacedRun(B int) *Set[int64] {
+	s := New[int64](WithBucketSize(B))
+	for i := range 3 * B / 4 {
+		s.Add(int64(i+1) << 40)
+	}
+	return s
+}
+
 func TestRunsSplitAway(t *testing.T) {
 	for _, B := range []int{16, 64, 512} {
 		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
-			s := New[int64](WithBucketSize(B))
-			for i := range 3 * B / 4 {
-				s.Add(int64(i+1) << 40)
-			}
+			s := spacedRun(B)
 			splitAwayRounds(t, s)
 			st := s.Stats()
 			t.Logf("%+v, %.1f B/item", st, float64(st.Bytes)/float64(st.Len))
@@ -341,10 +349,7 @@ func TestFrontRoomAfterWithCapacity(t *testing.T) {
 func TestRemoveRangeKeepsBucketsBounded(t *testing.T) {
 	for _, B := range []int{16, 64, 512} {
 		t.Run(fmt.Sprint("B=", B), func(t *testing.T) {
-			s := New[int64](WithBucketSize(B))
-			for i := range 3 * B / 4 {
-				s.Add(int64(i+1) << 40)
-			}
+			s := spacedRun(B)
 			tail := make([]int64, 40*B)
 			for i := range tail {
 				tail[i] = 1<<60 + int64(i)

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -85,21 +84,6 @@ func (s *floorSocket) feed(data []byte, size int, sent []int64) []int64 {
 		}
 	}
 	return sent
-}
-
-// dupFD returns a duplicate of c's descriptor; closing c then takes the
-// socket out of the Go runtime's netpoller while the duplicate keeps it open.
-// The duplicate shares the socket's open file, which Go made non-blocking.
-func dupFD(c net.Conn) (int, error) {
-	rc, err := c.(syscall.Conn).SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd, derr := -1, error(nil)
-	if err := rc.Control(func(cfd uintptr) { fd, derr = unix.FcntlInt(cfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, err
-	}
-	return fd, derr
 }
 
 // floorPairs opens n loopback TCP connections. Both ends leave the runtime's
@@ -236,7 +220,7 @@ func RunFloor(ctx context.Context, cfg FloorConfig) ([]FloorResult, error) {
 	if cfg.Sockets < 1 || cfg.Frame < 8 || cfg.Writers < 1 || cfg.Duration <= 0 || len(cfg.Periods) == 0 || slices.Min(cfg.Periods) <= 0 {
 		return nil, fmt.Errorf("floor: need sockets >= 1, a frame of >= 8 bytes, writers >= 1, a duration and periods > 0 (got %+v)", cfg)
 	}
-	progress(cfg.Out, "floor: opening %d loopback TCP connections", cfg.Sockets)
+	logLine(cfg.Out, "floor: opening %d loopback TCP connections", cfg.Sockets)
 	socks, err := floorPairs(cfg.Sockets)
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
@@ -254,17 +238,11 @@ func RunFloor(ctx context.Context, cfg FloorConfig) ([]FloorResult, error) {
 		if err != nil {
 			return out, fmt.Errorf("floor: period %v: %w", p, err)
 		}
-		progress(cfg.Out, "floor: period %v: %d fanouts (%d late), delivery p99 %v, cpu %.2f cores",
+		logLine(cfg.Out, "floor: period %v: %d fanouts (%d late), delivery p99 %v, cpu %.2f cores",
 			p, r.Rounds, r.Late, r.Delivery.quantile(0.99), r.Cores())
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-func progress(w io.Writer, format string, args ...any) {
-	if w != nil {
-		fmt.Fprintf(w, time.Now().Format("15:04:05")+"  "+format+"\n", args...)
-	}
 }
 
 func floorPhase(ctx context.Context, socks []*floorSocket, cfg FloorConfig, period time.Duration) (FloorResult, error) {

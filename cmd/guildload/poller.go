@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -337,4 +339,19 @@ func (s *session) shutdown() {
 		unix.Shutdown(s.fd, unix.SHUT_RDWR)
 	}
 	s.mu.Unlock()
+}
+
+// dupFD returns a duplicate of c's descriptor; closing c then takes the
+// socket out of the Go runtime's netpoller while the duplicate keeps it open.
+// The duplicate shares the socket's open file, which Go made non-blocking.
+func dupFD(c net.Conn) (int, error) {
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd, derr := -1, error(nil)
+	if err := rc.Control(func(cfd uintptr) { fd, derr = unix.FcntlInt(cfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return fd, derr
 }

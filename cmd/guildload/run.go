@@ -177,8 +177,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return r.rep, err
 }
 
-func (r *runner) logf(format string, args ...any) {
-	fmt.Fprintf(r.out, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+func (r *runner) logf(format string, args ...any) { logLine(r.out, format, args...) }
+
+// logLine writes a progress line stamped with the time of day; a nil w
+// takes none.
+func logLine(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
 }
 
 func (r *runner) setPhase(name string, prog func() string) {
