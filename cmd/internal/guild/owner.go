@@ -94,7 +94,8 @@ func NewOwner(list *List, m *Metrics) *Owner {
 func (o *Owner) Members() int { return int(o.members.Load()) }
 
 // Do runs fn on the owner goroutine and waits for it. It gives up with
-// ErrBusy when the inbox stays full (backpressure: the HTTP layer answers 429).
+// ErrBusy when the inbox stays full (backpressure: the HTTP layer answers 429),
+// and returns ErrStopped only when fn did not run.
 func (o *Owner) Do(ctx context.Context, fn func(l *List)) error {
 	fin := make(chan struct{})
 	t := time.NewTimer(busyWait)
@@ -116,7 +117,14 @@ func (o *Owner) Do(ctx context.Context, fn func(l *List)) error {
 	case <-fin:
 		return nil
 	case <-o.done:
-		return ErrStopped
+		// fn runs before the owner can stop, so fin is closed by now if
+		// it ran; the select above picks either when both are ready.
+		select {
+		case <-fin:
+			return nil
+		default:
+			return ErrStopped
+		}
 	}
 }
 

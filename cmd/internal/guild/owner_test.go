@@ -420,3 +420,21 @@ func TestOwnerOpsOnShortLists(t *testing.T) {
 		o.Stop()
 	}
 }
+
+// TestDoReportsAFunctionThatRan: when the owner stops right after running
+// fn, Do must still return nil, not ErrStopped: callers take ErrStopped to
+// mean that fn did not run (a write handler then skips waiting for the
+// write's commit).
+func TestDoReportsAFunctionThatRan(t *testing.T) {
+	for i := range 500 {
+		o := NewOwner(NewList(7, "g", nil, nil), nil)
+		ran := false
+		err := o.Do(context.Background(), func(*List) {
+			ran = true
+			close(o.quit) // the owner returns as soon as fn does
+		})
+		<-o.done
+		require.True(t, ran, "round %d", i)
+		require.NoError(t, err, "round %d: fn ran", i)
+	}
+}

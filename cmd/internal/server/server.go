@@ -446,14 +446,12 @@ func (s *Server) listGuilds(w http.ResponseWriter, r *http.Request) {
 	out := []guildSummary{}
 	for _, o := range s.owners() {
 		var g guildSummary
-		var id uint64
 		if err := o.Do(r.Context(), func(l *guild.List) {
-			id, g = l.ID, guildSummary{wire.FormatID(l.ID), l.Name, l.MemberCount()}
+			g = guildSummary{wire.FormatID(l.ID), l.Name, l.MemberCount()}
 		}); err != nil {
 			reply(w, nil, err)
 			return
 		}
-		_ = id
 		out = append(out, g)
 	}
 	sortSummaries(out)
