@@ -1365,9 +1365,15 @@ func (s *Set[T]) Clone() *Set[T] {
 
 // Clear removes all items, keeping the Set's options. It costs O(n/B).
 func (s *Set[T]) Clear() {
+	// The rows of dropped buckets were cleared when they were freed, and
+	// there may be many more of them than buckets (see Clone).
+	if s.shift > 0 {
+		for _, bk := range s.buckets {
+			clear(s.rows[bk.row : bk.row+rowLen])
+		}
+	}
 	clear(s.dir)
 	clear(s.fences)
-	clear(s.rows)
 	s.dir, s.lo, s.fences, s.fkeys = s.dir[:0], 0, s.fences[:0], s.fkeys[:0]
 	s.buckets = s.dir
 	s.rows, s.free = s.rows[:0], s.free[:0]
