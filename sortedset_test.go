@@ -355,7 +355,7 @@ func TestIteratorsUnderWrites(t *testing.T) {
 							for _, y := range batch {
 								ever[y] = true
 							}
-						case r < 19:
+						case r < 21:
 							c := s.Clone()
 							c.Remove(x)
 							s.Remove(x + 1)
