@@ -303,3 +303,40 @@ func TestSlowBodyGets408(t *testing.T) {
 	require.Equal(t, before, e.snapshot(), "the stalled PUT changed something")
 	e.mustCall("PUT", "/guilds/1/members/8", map[string]any{"name": "fast"}, nil)
 }
+
+// TestSlowBodyOfARefusedRequestIsAnswered sends requests that are refused
+// before their body is read (unknown guild, bad id, wrong method) and whose
+// body stops halfway: net/http reads the rest of an unread body before it
+// sends the reply, so without a deadline on that read the client got no
+// answer and held a goroutine and a connection for ever.
+func TestSlowBodyOfARefusedRequestIsAnswered(t *testing.T) {
+	e := start(t, Config{BodyTimeout: 300 * time.Millisecond})
+	e.mustCall("PUT", "/guilds/1", map[string]any{"name": "g"}, nil)
+	before := e.snapshot()
+	body := `{"name":"slow","status":"online"}`
+	for _, c := range []struct {
+		method, path string
+		code         int
+	}{
+		{"PUT", "/guilds/2/members/7", http.StatusNotFound},
+		{"PUT", "/guilds/1/members/007", http.StatusBadRequest},
+		{"POST", "/guilds/1", http.StatusMethodNotAllowed},
+	} {
+		conn, err := net.Dial("tcp", e.hs.Listener.Addr().String())
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", c.method, c.path, len(body), body[:10])
+		require.NoError(t, err)
+		t0 := time.Now()
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "%s %s: no answer to a stalled body", c.method, c.path)
+		var reply struct{ Error string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
+		resp.Body.Close()
+		require.Equal(t, c.code, resp.StatusCode, "%s %s: %s", c.method, c.path, reply.Error)
+		require.NotEmpty(t, reply.Error)
+		require.Less(t, time.Since(t0), 5*time.Second)
+	}
+	require.Equal(t, before, e.snapshot(), "the stalled requests changed something")
+}

@@ -168,7 +168,25 @@ func (s *Server) routes() {
 		})
 	}
 	mux.Handle("/", index)
-	s.handler = mux
+	s.handler = s.bodyDeadline(mux)
+}
+
+// bodyDeadline gives a request's body BodyTimeout to arrive, whether or not
+// its handler reads it: net/http reads the rest of a body that a handler left
+// (up to 256 KiB) before it sends the reply, so a request refused before its
+// body was read (unknown guild, bad id, wrong method) and whose body stalls
+// would otherwise hold a goroutine and a connection for ever, unanswered. A
+// handler that reads the whole body (decodeBody) clears the deadline; one
+// that hijacks the connection (the gateway) has it cleared by net/http.
+func (s *Server) bodyDeadline(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			// ErrNotSupported (a ResponseWriter that is not a
+			// connection's) leaves the read without a deadline.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // errorBody is every error response: {"error": "..."}.
@@ -216,18 +234,15 @@ func reply(w http.ResponseWriter, v any, err error) {
 
 // decodeBody reads one JSON value of at most MaxBody bytes into v. The body
 // must be valid UTF-8: encoding/json would quietly turn bad bytes into U+FFFD.
-// It must arrive within BodyTimeout: a client trickling its body would
-// otherwise hold a goroutine and a connection for as long as it liked (the
-// http.Server's ReadHeaderTimeout covers only the headers).
+// It must arrive within BodyTimeout (set by bodyDeadline): a client
+// trickling its body would otherwise hold a goroutine and a connection for as
+// long as it liked (the http.Server's ReadHeaderTimeout covers only the
+// headers).
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	// ErrNotSupported (a ResponseWriter that is not a connection's) leaves
-	// the read without a deadline. A body read whole ends the deadline:
-	// left in place, it would fail the server's read for a client going
-	// away, which cancels the request's context, in a handler that takes
-	// longer. After an error it stays, and bounds the server's draining of
-	// the rest of the body too.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	// A body read whole ends the deadline: left in place, it would fail the
+	// server's read for a client going away, which cancels the request's
+	// context, in a handler that takes longer. After an error it stays, and
+	// bounds the server's draining of the rest of the body too.
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -239,7 +254,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error
 		}
 		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
-	_ = rc.SetReadDeadline(time.Time{})
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	if !utf8.Valid(data) || hasLoneSurrogate(data) {
 		return fail(http.StatusBadRequest, "body is not UTF-8")
 	}
