@@ -12,6 +12,7 @@ package webui
 import (
 	"bytes"
 	_ "embed"
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -29,19 +30,20 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline'; s
 
 // Handler returns the handler for the page. It answers GET and HEAD of "/" and
 // "/index.html" and 404s every other path, so it can be mounted as the
-// catch-all "GET /" of a mux that serves the API on more specific patterns.
+// catch-all "GET /" of a mux that serves the API on more specific patterns;
+// its errors are JSON, as the API's are.
 func Handler() http.Handler {
 	return http.HandlerFunc(serve)
 }
 
 func serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" && r.URL.Path != "/index.html" {
-		http.NotFound(w, r)
+		writeError(w, http.StatusNotFound, "no such route")
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: GET, HEAD")
 		return
 	}
 	h := w.Header()
@@ -51,4 +53,14 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	http.ServeContent(w, r, "index.html", loaded, bytes.NewReader(indexHTML))
+}
+
+// writeError answers as the API the page is mounted with does: every other
+// path of guildd reaches this handler, and its errors are {"error": "..."}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(struct {
+		Error string `json:"error"`
+	}{msg})
 }

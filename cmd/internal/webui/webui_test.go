@@ -1,11 +1,14 @@
 package webui
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestHandlerServesPage(t *testing.T) {
@@ -67,5 +70,34 @@ func TestPageIsSelfContained(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// TestErrorsAreJSON: the page's handler is guildd's catch-all, so its errors
+// are the API's: {"error": "..."} (a mistyped API path such as /guild/1 or
+// /healthz/ got net/http's plain-text "404 page not found").
+func TestErrorsAreJSON(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	for _, c := range []struct {
+		method, path string
+		code         int
+	}{
+		{"GET", "/guild/1", http.StatusNotFound},
+		{"GET", "/healthz/", http.StatusNotFound},
+		{"POST", "/", http.StatusMethodNotAllowed},
+		{"DELETE", "/index.html", http.StatusMethodNotAllowed},
+	} {
+		req, err := http.NewRequest(c.method, srv.URL+c.path, nil)
+		require.NoError(t, err)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var body struct{ Error string }
+		err = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		require.Equal(t, c.code, res.StatusCode, "%s %s", c.method, c.path)
+		require.Equal(t, "application/json", res.Header.Get("Content-Type"), "%s %s", c.method, c.path)
+		require.NoError(t, err, "%s %s", c.method, c.path)
+		require.NotEmpty(t, body.Error, "%s %s", c.method, c.path)
 	}
 }
