@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bucketed/sortedset/cmd/internal/replica"
 	"github.com/bucketed/sortedset/cmd/internal/wire"
@@ -437,4 +438,41 @@ func TestDoReportsAFunctionThatRan(t *testing.T) {
 		require.True(t, ran, "round %d", i)
 		require.NoError(t, err, "round %d: fn ran", i)
 	}
+}
+
+// TestCountsTickStartsAgain: the counts tick stops while nobody watches the
+// guild, and a session that subscribes later still gets the counts-only
+// update that a change outside its range makes (only the tick sends those).
+func TestCountsTickStartsAgain(t *testing.T) {
+	var members []Member
+	for id := uint64(1); id <= 20; id++ {
+		members = append(members, Member{ID: id, Name: fmt.Sprintf("off%02d", id), Status: Offline})
+	}
+	o := NewOwner(NewList(7, "g", nil, members), nil)
+	defer o.Stop()
+	ctx := context.Background()
+	c := &client{s: NewSession(100, nil, nil), r: replica.New()}
+	subscribe := func() {
+		gen := c.s.Begin()
+		// Slots 1-5: members only, so neither the offline header (slot
+		// 0) nor a member joining at the end is in the range.
+		require.NoError(t, o.Do(ctx, func(*List) { o.Subscribe(c.s, gen, [][2]int{{1, 5}}) }))
+		c.pump(t)
+	}
+	subscribe()
+	require.NoError(t, o.Do(ctx, func(*List) { o.Unsubscribe(c.s) }))
+	time.Sleep(2 * countsPeriod) // unwatched, the owner loops at least once more
+	subscribe()
+	require.Equal(t, 21, c.r.Size())
+	require.NoError(t, o.Do(ctx, func(l *List) {
+		_, err := l.Upsert(Member{ID: 99, Name: "zz", Status: Offline}) // slot 21
+		require.NoError(t, err)
+	}))
+	deadline := time.Now().Add(10 * countsPeriod)
+	for c.s.Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(countsPeriod / 10)
+	}
+	require.NotZero(t, c.s.Len(), "no counts update within %v of the change", 10*countsPeriod)
+	c.pump(t)
+	require.Equal(t, 22, c.r.Size())
 }
