@@ -461,7 +461,7 @@ func TestCountsTickStartsAgain(t *testing.T) {
 	}
 	subscribe()
 	require.NoError(t, o.Do(ctx, func(*List) { o.Unsubscribe(c.s) }))
-	time.Sleep(2 * countsPeriod) // unwatched, the owner loops at least once more
+	time.Sleep(2 * countsPeriod) // a while unwatched, with the tick stopped
 	subscribe()
 	require.Equal(t, 21, c.r.Size())
 	require.NoError(t, o.Do(ctx, func(l *List) {
