@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -339,4 +340,28 @@ func TestSlowBodyOfARefusedRequestIsAnswered(t *testing.T) {
 		require.Less(t, time.Since(t0), 5*time.Second)
 	}
 	require.Equal(t, before, e.snapshot(), "the stalled requests changed something")
+}
+
+// TestReplyToAClientThatDoesNotReadEnds: a client that sends a request and
+// never reads the reply held its handler's goroutine and its connection for
+// as long as it liked (the server had no write timeout), and delayed
+// shutdown by its full grace period. The reply now gets ReplyTimeout.
+func TestReplyToAClientThatDoesNotReadEnds(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 64<<20) // more than any socket buffers
+	done := make(chan error, 1)
+	e := start(t, Config{ReplyTimeout: 300 * time.Millisecond, Index: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := w.Write(big)
+		done <- err
+	})})
+	conn, err := net.Dial("tcp", e.hs.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close() // without the timeout, this is what ends the write
+	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		require.Error(t, err, "64 MiB written to a client that reads nothing")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reply to a client that reads nothing is still being written after 10 s")
+	}
 }

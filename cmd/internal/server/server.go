@@ -33,11 +33,12 @@ const (
 
 // Config tunes a Server; zero fields take the defaults.
 type Config struct {
-	MaxSessions int           // concurrent gateway sessions; more get 429 (default 20,000)
-	MaxMembers  int           // members per guild; joining a full guild is a 409 (default 10,000,000)
-	QueueLen    int           // frames a session may have queued before it is resynchronised (default 256)
-	BodyTimeout time.Duration // time a client has to send a request body; a slower one gets 408 (default 30 s)
-	Index       http.Handler  // served at GET / (default: a line of text)
+	MaxSessions  int           // concurrent gateway sessions; more get 429 (default 20,000)
+	MaxMembers   int           // members per guild; joining a full guild is a 409 (default 10,000,000)
+	QueueLen     int           // frames a session may have queued before it is resynchronised (default 256)
+	BodyTimeout  time.Duration // time a client has to send a request body; a slower one gets 408 (default 30 s)
+	ReplyTimeout time.Duration // time, from a handler's start, for the client to take its reply; then the connection closes (default 60 s; not WebSocket sessions)
+	Index        http.Handler  // served at GET / (default: a line of text)
 }
 
 // Server holds the guilds. Make one with New, serve Handler, end with Close.
@@ -74,6 +75,9 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = 30 * time.Second
+	}
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = 60 * time.Second
 	}
 	s := &Server{cfg: cfg, store: st, guilds: map[uint64]*guild.Owner{}, hist: map[string]*histogram{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -168,23 +172,28 @@ func (s *Server) routes() {
 		})
 	}
 	mux.Handle("/", index)
-	s.handler = s.bodyDeadline(mux)
+	s.handler = s.deadlines(mux)
 }
 
-// bodyDeadline gives a request's body BodyTimeout to arrive, whether or not
-// its handler reads it: net/http reads the rest of a body that a handler left
+// deadlines bounds how long a client can hold a request's goroutine and
+// connection. Its body gets BodyTimeout to arrive, whether or not its
+// handler reads it: net/http reads the rest of a body that a handler left
 // (up to 256 KiB) before it sends the reply, so a request refused before its
 // body was read (unknown guild, bad id, wrong method) and whose body stalls
-// would otherwise hold a goroutine and a connection for ever, unanswered. A
-// handler that reads the whole body (decodeBody) clears the deadline; one
-// that hijacks the connection (the gateway) has it cleared by net/http.
-func (s *Server) bodyDeadline(h http.Handler) http.Handler {
+// would otherwise wait for ever, unanswered. A handler that reads the whole
+// body (decodeBody) clears that deadline. The reply gets ReplyTimeout: a
+// client that does not read it would otherwise block the handler's write
+// for ever. The gateway's hijacked connections start without either (net/http
+// clears them) and set their own.
+func (s *Server) deadlines(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ErrNotSupported (a ResponseWriter that is not a connection's)
+		// leaves the connection without deadlines.
+		rc := http.NewResponseController(w)
 		if r.Body != nil && r.Body != http.NoBody {
-			// ErrNotSupported (a ResponseWriter that is not a
-			// connection's) leaves the read without a deadline.
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+			_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 		}
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.ReplyTimeout))
 		h.ServeHTTP(w, r)
 	})
 }
@@ -234,7 +243,7 @@ func reply(w http.ResponseWriter, v any, err error) {
 
 // decodeBody reads one JSON value of at most MaxBody bytes into v. The body
 // must be valid UTF-8: encoding/json would quietly turn bad bytes into U+FFFD.
-// It must arrive within BodyTimeout (set by bodyDeadline): a client
+// It must arrive within BodyTimeout (set by deadlines): a client
 // trickling its body would otherwise hold a goroutine and a connection for as
 // long as it liked (the http.Server's ReadHeaderTimeout covers only the
 // headers).
