@@ -15,12 +15,12 @@ import (
 //	go test -run X -bench IdleOwners -benchtime 3x ./internal/guild/
 func BenchmarkIdleOwners(b *testing.B) {
 	const owners = 2000
-	os := make([]*Owner, owners)
-	for i := range os {
-		os[i] = NewOwner(NewList(uint64(i+1), "g", nil, nil), nil)
+	all := make([]*Owner, owners)
+	for i := range all {
+		all[i] = NewOwner(NewList(uint64(i+1), "g", nil, nil), nil)
 	}
 	defer func() {
-		for _, o := range os {
+		for _, o := range all {
 			o.Stop()
 		}
 	}()

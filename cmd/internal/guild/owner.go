@@ -140,8 +140,8 @@ func (o *Owner) run() {
 	// send otherwise, and a server holds many guilds that nobody watches
 	// (2,000 idle owners took 15-25 µs of CPU each per second, ticking).
 	tick := time.NewTicker(countsPeriod)
+	tick.Stop() // started below while sessions watch
 	defer tick.Stop()
-	tick.Stop()
 	ticking := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
